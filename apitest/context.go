@@ -1,0 +1,70 @@
+package apitest
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type bubbleKey struct{}
+
+// bubble describes one testing/synctest bubble run by VirtualTime or opened
+// with Context.
+type bubble struct {
+	t    *testing.T
+	ended atomic.Bool // set when the bubble's body has returned
+}
+
+// Context returns a context for use inside a testing/synctest bubble opened
+// directly with synctest.Test: it is t.Context() and carries t, so [New]
+// registers its cleanup with t.Cleanup (which runs inside the bubble).
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		fx := apitest.New(apitest.Context(t), scenario)
+//		...
+//	})
+func Context(t *testing.T) context.Context {
+	return context.WithValue(t.Context(), bubbleKey{}, &bubble{t: t})
+}
+
+// bubbleFrom returns the bubble ctx belongs to, or nil.
+func bubbleFrom(ctx context.Context) *bubble {
+	if ctx == nil {
+		return nil
+	}
+	b, _ := ctx.Value(bubbleKey{}).(*bubble)
+	return b
+}
+
+// T returns the bubble's *testing.T carried by a context that VirtualTime
+// handed to a spec body (or that Context made), and false when ctx carries
+// none.
+func T(ctx context.Context) (*testing.T, bool) {
+	if b := bubbleFrom(ctx); b != nil {
+		return b.t, true
+	}
+	return nil, false
+}
+
+// specBubbleContext is the context a VirtualTime body receives: Done, Err and
+// Deadline are the bubble's (so timers and cancellation stay in virtual time),
+// while Value also reaches the Ginkgo SpecContext so Ginkgo and Gomega still
+// find it.
+type specBubbleContext struct {
+	bubbleCtx context.Context // t.Context() of the bubble, carrying bubbleKey
+	spec      context.Context
+}
+
+func (c specBubbleContext) Deadline() (time.Time, bool) { return c.bubbleCtx.Deadline() }
+func (c specBubbleContext) Done() <-chan struct{}       { return c.bubbleCtx.Done() }
+func (c specBubbleContext) Err() error                  { return c.bubbleCtx.Err() }
+
+func (c specBubbleContext) Value(key any) any {
+	if v := c.bubbleCtx.Value(key); v != nil {
+		return v
+	}
+	return c.spec.Value(key)
+}
+
+func (c specBubbleContext) String() string { return "apitest.VirtualTime context" }
