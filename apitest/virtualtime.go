@@ -103,9 +103,8 @@ func runInBubble(ctx context.Context, body func(context.Context)) {
 // goroutine (a deadlocked bubble) into a spec failure message naming the
 // goroutines that were left blocked.
 func describeBubblePanic(r any) string {
-	msg := fmt.Sprint(r)
 	var b strings.Builder
-	fmt.Fprintf(&b, "apitest.VirtualTime: the bubble %s.\n", msg)
+	fmt.Fprintf(&b, "apitest.VirtualTime: the spec's bubble failed: %v.\n", r)
 	b.WriteString("Every goroutine in it was blocked with no timer pending, so virtual time could not advance. ")
 	b.WriteString("Typical causes: a handler or responder that ignores the request context, a channel nobody sends on, ")
 	b.WriteString("or an object created outside the bubble (e.g. in a BeforeEach without VirtualTime).\n")

@@ -1,0 +1,47 @@
+package apitest_test
+
+import (
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestVirtualTimeReportsFailures runs testdata/bridge, a suite whose specs
+// fail on purpose inside VirtualTime bubbles, and checks that each failure
+// becomes a readable spec failure rather than a crash of the process.
+func TestVirtualTimeReportsFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a separate test binary")
+	}
+	gobin := runtime.GOROOT() + "/bin/go"
+	cmd := exec.Command(gobin, "test", "-count=1", "-v", "./testdata/bridge", "-args", "-ginkgo.no-color")
+	out, err := cmd.CombinedOutput()
+	text := string(out)
+	if err == nil {
+		t.Fatalf("the bridge suite passed, but four of its specs fail on purpose:\n%s", text)
+	}
+	for _, want := range []*regexp.Regexp{
+		// A failed Expect fails its spec with Gomega's message.
+		regexp.MustCompile(`\[FAILED\] one is not two`),
+		// A deadlock names the blocked goroutine and where it is blocked.
+		regexp.MustCompile(`(?s)\[FAILED\] apitest.VirtualTime: the spec's bubble failed: deadlock: all goroutines in bubble are blocked.*Blocked goroutines:.*bridge_test.go:\d+`),
+		// A failure through the bubble's *testing.T fails the spec.
+		regexp.MustCompile(`\[FAILED\] apitest.VirtualTime: the spec's bubble failed its \*testing.T`),
+		// A panic is reported as a panicked spec.
+		regexp.MustCompile(`(?s)\[PANICKED\].*boom inside the bubble`),
+		// The suite kept running after all of them.
+		regexp.MustCompile(`Ran 5 of 5 Specs.*\n.*FAIL! -- 1 Passed \| 4 Failed`),
+	} {
+		if !want.MatchString(text) {
+			t.Errorf("bridge suite output does not match %q", want)
+		}
+	}
+	if strings.Contains(text, "fatal error") || strings.Contains(text, "panic: ") && !strings.Contains(text, "boom") {
+		t.Errorf("the bridge suite crashed instead of failing specs:\n%s", text)
+	}
+	if t.Failed() {
+		t.Logf("bridge suite output:\n%s", text)
+	}
+}
