@@ -1,0 +1,158 @@
+package retryclient
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Attempt records one attempt of a logical request and the decision taken
+// after it. The Transport hands one to the observer of [WithObserver] after
+// every attempt, and [GiveUpError] carries them all. An Attempt is a plain
+// value, safe to copy and share.
+type Attempt struct {
+	// RequestID groups the attempts of one logical request; it counts up
+	// from 1 per Transport.
+	RequestID uint64
+	// Number is the 1-based attempt number.
+	Number int
+	// Method and URL are the request's method and URL.
+	Method, URL string
+	// Start is when the attempt started; Offset is Start minus the first
+	// attempt's Start (0 for attempt 1).
+	Start  time.Time
+	Offset time.Duration
+	// Duration is how long the attempt took, up to the response headers or
+	// the error.
+	Duration time.Duration
+	// Status is the response status, 0 if there was no response.
+	Status int
+	// Err is the attempt's error, nil if there was a response; ErrClass is
+	// its class.
+	Err      error
+	ErrClass ErrorClass
+	// RetryAfter is the parsed Retry-After header, valid when
+	// RetryAfterSeen; RetryAfterRaw is the header as received.
+	RetryAfter     time.Duration
+	RetryAfterSeen bool
+	RetryAfterRaw  string
+	// IdempotencyKey is the Idempotency-Key sent with the attempt, if any.
+	IdempotencyKey string
+	// Retry, Delay and Reason are the decision taken after this attempt:
+	// whether another attempt follows, after what wait, and why.
+	Retry  bool
+	Delay  time.Duration
+	Reason Reason
+}
+
+// String renders the attempt on one line, for example
+// "#2 +100ms GET /users → 503 · retry in 200ms (retryable-status)".
+func (a Attempt) String() string {
+	var b strings.Builder
+	a.write(&b, a.Offset)
+	return b.String()
+}
+
+func (a Attempt) write(b *strings.Builder, offset time.Duration) {
+	b.WriteByte('#')
+	b.WriteString(strconv.Itoa(a.Number))
+	b.WriteString(" +")
+	b.WriteString(offset.String())
+	b.WriteByte(' ')
+	b.WriteString(a.Method)
+	b.WriteByte(' ')
+	b.WriteString(displayURL(a.URL))
+	b.WriteString(" → ")
+	switch {
+	case a.Err != nil:
+		b.WriteString("error")
+		if a.ErrClass != ClassNone {
+			b.WriteString(" (")
+			b.WriteString(string(a.ErrClass))
+			b.WriteString(")")
+		}
+		b.WriteString(": ")
+		b.WriteString(a.Err.Error())
+	case a.Status != 0:
+		b.WriteString(strconv.Itoa(a.Status))
+	default:
+		b.WriteString("no response")
+	}
+	if a.RetryAfterSeen {
+		b.WriteString(" [Retry-After ")
+		b.WriteString(a.RetryAfter.String())
+		b.WriteString("]")
+	} else if a.RetryAfterRaw != "" {
+		b.WriteString(" [Retry-After ")
+		b.WriteString(strconv.Quote(a.RetryAfterRaw))
+		b.WriteString(" ignored]")
+	}
+	b.WriteString(" · ")
+	switch {
+	case a.Retry:
+		b.WriteString("retry in ")
+		b.WriteString(a.Delay.String())
+	case a.Reason == ReasonSuccess || a.Reason == ReasonNotRetryableStatus:
+		b.WriteString("done")
+	default:
+		b.WriteString("gave up")
+	}
+	if a.Reason != "" {
+		b.WriteString(" (")
+		b.WriteString(string(a.Reason))
+		b.WriteString(")")
+	}
+}
+
+// displayURL shortens an absolute URL to its path and query.
+func displayURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
+	}
+	return u.RequestURI()
+}
+
+// Timeline is the ordered attempts of one logical request.
+type Timeline []Attempt
+
+// String renders the timeline one attempt per line, offsets relative to the
+// first attempt's Start.
+func (t Timeline) String() string {
+	if len(t) == 0 {
+		return "(no attempts)"
+	}
+	var b strings.Builder
+	first := t[0].Start
+	for i, a := range t {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		a.write(&b, a.Start.Sub(first))
+	}
+	return b.String()
+}
+
+// GomegaString renders the timeline for Gomega failure messages.
+func (t Timeline) GomegaString() string { return t.String() }
+
+// Total returns the sum of the delays chosen between attempts.
+func (t Timeline) Total() time.Duration {
+	var d time.Duration
+	for _, a := range t {
+		if a.Retry {
+			d += a.Delay
+		}
+	}
+	return d
+}
+
+// statusText renders a status as "503 Service Unavailable".
+func statusText(code int) string {
+	if txt := http.StatusText(code); txt != "" {
+		return strconv.Itoa(code) + " " + txt
+	}
+	return strconv.Itoa(code)
+}

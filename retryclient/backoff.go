@@ -1,0 +1,192 @@
+package retryclient
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// BackoffKind names how the base delay grows with the attempt number.
+type BackoffKind string
+
+// The backoff kinds. For attempt n (the number of the attempt that just
+// failed, 1-based) the base delay is:
+const (
+	// BackoffConstant waits Initial every time.
+	BackoffConstant BackoffKind = "constant"
+	// BackoffLinear waits Initial × n.
+	BackoffLinear BackoffKind = "linear"
+	// BackoffExponential waits Initial × Multiplier^(n-1).
+	BackoffExponential BackoffKind = "exponential"
+)
+
+// JitterKind names how randomness is applied to the base delay.
+type JitterKind string
+
+// The jitter kinds, with b the capped base delay.
+const (
+	// JitterNone waits exactly b.
+	JitterNone JitterKind = "none"
+	// JitterFull waits a uniform random duration in [0, b].
+	JitterFull JitterKind = "full"
+	// JitterEqual waits b/2 plus a uniform random duration in [0, b/2].
+	JitterEqual JitterKind = "equal"
+	// JitterDecorrelated ignores the kind's growth and waits a uniform random
+	// duration in [Initial, 3 × previous delay] (the previous delay taken as
+	// Initial for the first retry), capped at Max: AWS's "decorrelated
+	// jitter".
+	JitterDecorrelated JitterKind = "decorrelated"
+)
+
+// Backoff computes the wait before a retry. It is a plain value and its
+// Delay method is a pure function of its arguments, so a Backoff is safe for
+// concurrent use.
+type Backoff struct {
+	// Kind is how the base delay grows. Default [BackoffExponential].
+	Kind BackoffKind
+	// Initial is the base delay after the first attempt. Default 100ms.
+	Initial time.Duration
+	// Multiplier is the growth factor of [BackoffExponential] (ignored by
+	// the other kinds). Default 2. Must be >= 1.
+	Multiplier float64
+	// Max caps the delay (before jitter for none/full/equal, after it for
+	// decorrelated). 0 means no cap. Default 10s.
+	Max time.Duration
+	// Jitter is how randomness is applied. Default [JitterFull].
+	Jitter JitterKind
+}
+
+// DefaultBackoff returns the backoff of [DefaultPolicy]: exponential from
+// 100ms, ×2, capped at 10s, full jitter.
+func DefaultBackoff() Backoff {
+	return Backoff{
+		Kind:       BackoffExponential,
+		Initial:    100 * time.Millisecond,
+		Multiplier: 2,
+		Max:        10 * time.Second,
+		Jitter:     JitterFull,
+	}
+}
+
+// ConstantBackoff returns a backoff that waits d before every retry, without
+// jitter.
+func ConstantBackoff(d time.Duration) Backoff {
+	return Backoff{Kind: BackoffConstant, Initial: d, Multiplier: 1, Max: 0, Jitter: JitterNone}
+}
+
+// WithJitter returns a copy of b with Jitter set to j.
+func (b Backoff) WithJitter(j JitterKind) Backoff { b.Jitter = j; return b }
+
+// WithCap returns a copy of b with Max set to limit.
+func (b Backoff) WithCap(limit time.Duration) Backoff { b.Max = limit; return b }
+
+// Validate reports every problem with b, joined, or nil.
+func (b Backoff) Validate() error {
+	var errs []error
+	switch b.Kind {
+	case BackoffConstant, BackoffLinear, BackoffExponential:
+	default:
+		errs = append(errs, fmt.Errorf("retryclient: Backoff.Kind must be constant, linear or exponential, got %q", b.Kind))
+	}
+	switch b.Jitter {
+	case JitterNone, JitterFull, JitterEqual, JitterDecorrelated:
+	default:
+		errs = append(errs, fmt.Errorf("retryclient: Backoff.Jitter must be none, full, equal or decorrelated, got %q", b.Jitter))
+	}
+	if b.Initial < 0 {
+		errs = append(errs, fmt.Errorf("retryclient: Backoff.Initial must be >= 0, got %v", b.Initial))
+	}
+	if b.Kind == BackoffExponential && !(b.Multiplier >= 1) || math.IsInf(b.Multiplier, 0) {
+		errs = append(errs, fmt.Errorf("retryclient: Backoff.Multiplier must be a finite number >= 1, got %v", b.Multiplier))
+	}
+	if b.Max < 0 {
+		errs = append(errs, fmt.Errorf("retryclient: Backoff.Max must be >= 0, got %v", b.Max))
+	}
+	return errors.Join(errs...)
+}
+
+// Base returns the delay before jitter after failed attempt number attempt
+// (1-based), capped at Max. Decorrelated jitter does not use it.
+func (b Backoff) Base(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	var d float64
+	switch b.Kind {
+	case BackoffLinear:
+		d = float64(b.Initial) * float64(attempt)
+	case BackoffExponential:
+		m := b.Multiplier
+		if m < 1 {
+			m = 1
+		}
+		d = float64(b.Initial) * math.Pow(m, float64(attempt-1))
+	default:
+		d = float64(b.Initial)
+	}
+	return b.capped(d)
+}
+
+// capped converts d to a Duration no larger than Max (when Max > 0) and no
+// larger than the largest Duration.
+func (b Backoff) capped(d float64) time.Duration {
+	if b.Max > 0 && d >= float64(b.Max) {
+		return b.Max
+	}
+	if d >= math.MaxInt64 || math.IsNaN(d) {
+		return time.Duration(math.MaxInt64)
+	}
+	if d < 0 {
+		return 0
+	}
+	return time.Duration(d)
+}
+
+// Delay returns the wait after failed attempt number attempt (1-based), before
+// attempt+1. prev is the delay chosen before the failed attempt (0 for the
+// first attempt); only [JitterDecorrelated] uses it. r is the random source;
+// nil means the automatically seeded global source of math/rand/v2, which
+// makes the result non-reproducible. The same Backoff, arguments and r
+// state always give the same delay.
+func (b Backoff) Delay(attempt int, prev time.Duration, r *rand.Rand) time.Duration {
+	switch b.Jitter {
+	case JitterFull:
+		return randBetween(0, b.Base(attempt), r)
+	case JitterEqual:
+		base := b.Base(attempt)
+		half := base / 2
+		return half + randBetween(0, base-half, r)
+	case JitterDecorrelated:
+		if prev < b.Initial {
+			prev = b.Initial
+		}
+		hi := b.capped(float64(prev) * 3)
+		lo := b.Initial
+		if b.Max > 0 && lo > b.Max {
+			lo = b.Max
+		}
+		return randBetween(lo, hi, r)
+	default:
+		return b.Base(attempt)
+	}
+}
+
+// randBetween returns a uniform random duration in [lo, hi].
+func randBetween(lo, hi time.Duration, r *rand.Rand) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	n := uint64(hi - lo)
+	if n == math.MaxUint64 {
+		n--
+	}
+	var v uint64
+	if r != nil {
+		v = r.Uint64N(n + 1)
+	} else {
+		v = rand.Uint64N(n + 1)
+	}
+	return lo + time.Duration(v)
+}

@@ -1,0 +1,97 @@
+package retryclient
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+)
+
+// DefaultAttemptHeader is the header name conventionally passed to
+// [WithAttemptHeader].
+const DefaultAttemptHeader = "Retrylab-Attempt"
+
+// IdempotencyKeyHeader is the request header that makes POST and PATCH
+// retryable.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+// Option configures a [Transport].
+type Option func(*Transport)
+
+// WithObserver calls fn synchronously after every attempt, in attempt order,
+// from the goroutine running RoundTrip. fn must be safe for concurrent use
+// when the Transport serves concurrent requests.
+func WithObserver(fn func(Attempt)) Option {
+	return func(t *Transport) { t.observer = fn }
+}
+
+// WithLogger logs each retry at Info and each give-up (a retryable failure
+// that is not retried further, or a final error) at Warn, with the method,
+// URL, attempt, status or error, delay and reason. nil disables logging
+// (the default).
+func WithLogger(l *slog.Logger) Option {
+	return func(t *Transport) { t.logger = l }
+}
+
+// WithRand makes jitter draw from src, so that the same seed gives the same
+// schedule. The Transport serialises access to src, so a source shared with
+// other users must not be used by them concurrently without the same care.
+// Without WithRand, jitter uses the automatically seeded global source of
+// math/rand/v2.
+func WithRand(src rand.Source) Option {
+	return func(t *Transport) {
+		if src == nil {
+			t.rand = nil
+			return
+		}
+		t.rand = rand.New(&lockedSource{src: src})
+	}
+}
+
+// WithAttemptHeader stamps "name: N" on attempt N, so a server can tell the
+// policy's retries from net/http's own silent replays. An empty name turns
+// it off. See [DefaultAttemptHeader].
+func WithAttemptHeader(name string) Option {
+	return func(t *Transport) { t.attemptHeader = http.CanonicalHeaderKey(name) }
+}
+
+// WithIdempotencyKeys gives every POST or PATCH request that has no
+// Idempotency-Key header a fresh random key, sent unchanged on every attempt
+// of that logical request, which makes the request retryable.
+func WithIdempotencyKeys() Option {
+	return func(t *Transport) { t.idempotencyKeys = true }
+}
+
+// WithBudget shares b's retry tokens with every request through the
+// Transport (and any other Transport given the same b).
+func WithBudget(b *Budget) Option {
+	return func(t *Transport) { t.budget = b }
+}
+
+// Breaker is a two-step circuit breaker. Allow is called before every
+// attempt; a non-nil error refuses the attempt, otherwise done is called
+// with whether the attempt succeeded. *gobreaker.TwoStepCircuitBreaker from
+// github.com/sony/gobreaker/v2 satisfies it.
+type Breaker interface {
+	Allow() (done func(success bool), err error)
+}
+
+// WithBreaker consults b before every attempt. A refused attempt ends the
+// logical request with [ReasonCircuitOpen]; an attempt counts as a success
+// for the breaker when it produced a response whose status is not retryable.
+func WithBreaker(b Breaker) Option {
+	return func(t *Transport) { t.breaker = b }
+}
+
+// lockedSource makes a rand.Source safe for concurrent use.
+type lockedSource struct {
+	mu  sync.Mutex
+	src rand.Source
+}
+
+func (s *lockedSource) Uint64() uint64 {
+	s.mu.Lock()
+	v := s.src.Uint64()
+	s.mu.Unlock()
+	return v
+}

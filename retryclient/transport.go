@@ -1,0 +1,360 @@
+package retryclient
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Transport is an [http.RoundTripper] that retries transient failures of
+// the RoundTripper it wraps according to a [Policy]. It holds no
+// per-request mutable state beyond atomic counters, and is safe for
+// concurrent use.
+//
+// For every logical request, RoundTrip:
+//   - never modifies the caller's request: every attempt that changes
+//     headers sends a req.Clone, other attempts a shallow copy carrying the
+//     attempt's context and body (attempt 1 may send req itself when nothing
+//     differs);
+//   - replays the body through req.GetBody, or, when GetBody is nil, buffers
+//     up to [Policy.MaxBufferedBody] bytes first (a longer body fails at once
+//     with [ErrBodyTooLarge]);
+//   - drains (at most 64 KiB) and closes the body of every response it
+//     discards, so the connection is reused;
+//   - sleeps between attempts on a timer that the caller's context
+//     interrupts at once;
+//   - returns the last response (status preserved, body unread) with a nil
+//     error when the last attempt had one, and a [*GiveUpError] otherwise.
+//
+// The caller's cancellation or deadline is final; an expired
+// [Policy.AttemptTimeout] is retried. With an AttemptTimeout, the attempt's
+// context stays alive until the returned response body is closed, so the
+// timeout also bounds reading the body.
+type Transport struct {
+	next            http.RoundTripper
+	policy          Policy
+	err             error
+	observer        func(Attempt)
+	logger          *slog.Logger
+	rand            *mrand.Rand
+	attemptHeader   string
+	idempotencyKeys bool
+	budget          *Budget
+	breaker         Breaker
+	requests        atomic.Uint64
+}
+
+var _ http.RoundTripper = (*Transport)(nil)
+
+// New returns a Transport that sends attempts through next (nil means
+// [http.DefaultTransport]) under policy p. New never panics: if p is
+// invalid, every RoundTrip returns p.Validate()'s error (also available from
+// [Transport.Err]) without sending anything. p is copied; later changes to
+// its RetryStatuses slice do not affect the Transport.
+func New(next http.RoundTripper, p Policy, opts ...Option) *Transport {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	p.RetryStatuses = slices.Clone(p.RetryStatuses)
+	t := &Transport{next: next, policy: p, err: p.Validate()}
+	for _, o := range opts {
+		if o != nil {
+			o(t)
+		}
+	}
+	return t
+}
+
+// NewClient returns an *http.Client whose Transport is New(nil, p, opts...).
+func NewClient(p Policy, opts ...Option) *http.Client {
+	return &http.Client{Transport: New(nil, p, opts...)}
+}
+
+// Err returns the policy validation error that every RoundTrip returns, or
+// nil if the Transport is usable.
+func (t *Transport) Err() error { return t.err }
+
+// Policy returns a copy of the Transport's policy.
+func (t *Transport) Policy() Policy {
+	p := t.policy
+	p.RetryStatuses = slices.Clone(p.RetryStatuses)
+	return p
+}
+
+// CloseIdleConnections closes the idle connections of the wrapped
+// RoundTripper if it supports that.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// RoundTrip sends req, retrying as the policy allows. See [Transport].
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.err != nil {
+		closeBody(req)
+		return nil, t.err
+	}
+	p := &t.policy
+	ctx := req.Context()
+
+	// Body replay: attempt 1 uses req.Body when GetBody can rewind it,
+	// every other attempt (and attempt 1 of a buffered body) uses getBody.
+	getBody := req.GetBody
+	origBody := req.Body != nil && req.Body != http.NoBody
+	if origBody && getBody == nil {
+		buf, err := bufferBody(req.Body, p.MaxBufferedBody)
+		if err != nil {
+			return nil, err
+		}
+		getBody = replayBody(buf)
+		origBody = false
+	} else if !origBody {
+		getBody = nil
+	}
+
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	idemKey := req.Header.Get(IdempotencyKeyHeader)
+	addKey := false
+	if idemKey == "" && t.idempotencyKeys && (method == http.MethodPost || method == http.MethodPatch) {
+		idemKey = rand.Text()
+		addKey = true
+	}
+	cloneHeaders := addKey || t.attemptHeader != ""
+
+	id := t.requests.Add(1)
+	var (
+		first      time.Time
+		prevDelay  time.Duration
+		timeline   Timeline
+		lastStatus int
+	)
+	for n := 1; ; n++ {
+		var done func(bool)
+		if t.breaker != nil {
+			d, err := t.breaker.Allow()
+			if err != nil {
+				if origBody && n == 1 {
+					closeBody(req)
+				}
+				return nil, t.giveUp(ctx, req, n-1, lastStatus, err, ReasonCircuitOpen, timeline)
+			}
+			done = d
+		}
+
+		attemptCtx, cancel := ctx, context.CancelFunc(nil)
+		if p.AttemptTimeout > 0 {
+			attemptCtx, cancel = context.WithTimeout(ctx, p.AttemptTimeout)
+		}
+		areq := req
+		switch {
+		case cloneHeaders:
+			areq = req.Clone(attemptCtx)
+			if addKey {
+				areq.Header.Set(IdempotencyKeyHeader, idemKey)
+			}
+			if t.attemptHeader != "" {
+				areq.Header.Set(t.attemptHeader, strconv.Itoa(n))
+			}
+		case cancel != nil || n > 1 || getBody != nil && !origBody:
+			areq = req.WithContext(attemptCtx)
+		}
+		if getBody != nil && (n > 1 || !origBody) {
+			b, err := getBody()
+			if err != nil {
+				if cancel != nil {
+					cancel()
+				}
+				if done != nil {
+					done(true)
+				}
+				return nil, t.giveUp(ctx, req, n-1, lastStatus, err, ReasonBodyNotReplayable, timeline)
+			}
+			areq.Body = b
+		}
+
+		start := time.Now()
+		if n == 1 {
+			first = start
+		}
+		resp, err := t.next.RoundTrip(areq)
+		now := time.Now()
+
+		o := Outcome{
+			Attempt:           n,
+			Method:            method,
+			HasIdempotencyKey: idemKey != "",
+			PrevDelay:         prevDelay,
+			Now:               now,
+			Elapsed:           now.Sub(first),
+			Rand:              t.rand,
+		}
+		if err != nil {
+			if resp != nil && resp.Body != nil {
+				resp.Body.Close()
+			}
+			resp = nil
+			switch {
+			case ctx.Err() != nil:
+				o.Class = ClassCanceled
+				if !errors.Is(err, ctx.Err()) {
+					err = ctx.Err()
+				}
+			case cancel != nil && attemptCtx.Err() != nil:
+				o.Class = ClassTimeout
+			default:
+				o.Class = Classify(err)
+			}
+			o.Err = err
+		} else {
+			o.Status = resp.StatusCode
+			o.RetryAfter = resp.Header.Get("Retry-After")
+		}
+		dec := p.Decide(o)
+
+		failure := err == nil && p.retryableStatus(o.Status) || err != nil && p.retryableClass(dec.Class)
+		if t.budget != nil {
+			switch {
+			case failure:
+				if !t.budget.RecordFailure() && dec.Retry {
+					dec.Retry, dec.Delay, dec.Reason = false, 0, ReasonBudgetExhausted
+				}
+			case dec.Reason == ReasonSuccess:
+				t.budget.RecordSuccess()
+			}
+		}
+		if done != nil {
+			done(!failure && (err == nil || dec.Class == ClassCanceled))
+		}
+
+		if t.observer != nil || t.logger != nil || dec.Retry || resp == nil {
+			a := Attempt{
+				RequestID:      id,
+				Number:         n,
+				Method:         method,
+				URL:            req.URL.Redacted(),
+				Start:          start,
+				Offset:         start.Sub(first),
+				Duration:       now.Sub(start),
+				Status:         o.Status,
+				Err:            err,
+				ErrClass:       dec.Class,
+				RetryAfter:     dec.RetryAfter,
+				RetryAfterSeen: dec.RetryAfterSeen,
+				RetryAfterRaw:  o.RetryAfter,
+				IdempotencyKey: idemKey,
+				Retry:          dec.Retry,
+				Delay:          dec.Delay,
+				Reason:         dec.Reason,
+			}
+			if dec.Retry || resp == nil {
+				timeline = append(timeline, a)
+			}
+			if t.observer != nil {
+				t.observer(a)
+			}
+			if t.logger != nil {
+				t.log(ctx, a, failure || err != nil)
+			}
+		}
+
+		if !dec.Retry {
+			if resp != nil {
+				if cancel != nil {
+					if resp.Body == nil {
+						cancel()
+					} else {
+						resp.Body = wrapCancel(resp.Body, cancel)
+					}
+				}
+				return resp, nil
+			}
+			if cancel != nil {
+				cancel()
+			}
+			return nil, &GiveUpError{Attempts: n, LastStatus: lastStatus, LastErr: err, Reason: dec.Reason, Timeline: timeline}
+		}
+
+		if resp != nil {
+			lastStatus = resp.StatusCode
+			drain(resp.Body)
+		}
+		if cancel != nil {
+			cancel()
+		}
+		if err := sleep(ctx, dec.Delay); err != nil {
+			return nil, t.giveUp(ctx, req, n, lastStatus, err, ReasonCanceled, timeline)
+		}
+		prevDelay = dec.Delay
+	}
+}
+
+// giveUp builds the GiveUpError for a stop that happens between attempts
+// and logs it.
+func (t *Transport) giveUp(ctx context.Context, req *http.Request, attempts, lastStatus int, err error, reason Reason, tl Timeline) error {
+	if t.logger != nil {
+		t.logger.LogAttrs(ctx, slog.LevelWarn, "retryclient: giving up",
+			slog.String("method", req.Method),
+			slog.String("url", req.URL.Redacted()),
+			slog.Int("attempts", attempts),
+			slog.String("error", err.Error()),
+			slog.String("reason", string(reason)))
+	}
+	return &GiveUpError{Attempts: attempts, LastStatus: lastStatus, LastErr: err, Reason: reason, Timeline: tl}
+}
+
+// log logs a retry at Info, and a stop after a failure at Warn.
+func (t *Transport) log(ctx context.Context, a Attempt, failed bool) {
+	if !a.Retry && !failed {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", a.Method),
+		slog.String("url", a.URL),
+		slog.Int("attempt", a.Number),
+	}
+	if a.Err != nil {
+		attrs = append(attrs, slog.String("error", a.Err.Error()), slog.String("class", string(a.ErrClass)))
+	} else {
+		attrs = append(attrs, slog.Int("status", a.Status))
+	}
+	attrs = append(attrs, slog.String("reason", string(a.Reason)))
+	if a.Retry {
+		attrs = append(attrs, slog.Duration("delay", a.Delay))
+		t.logger.LogAttrs(ctx, slog.LevelInfo, "retryclient: retrying", attrs...)
+		return
+	}
+	t.logger.LogAttrs(ctx, slog.LevelWarn, "retryclient: giving up", attrs...)
+}
+
+// sleep waits d, or returns ctx's error as soon as ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// closeBody closes req.Body, as a RoundTripper must even when it fails.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
