@@ -1,0 +1,126 @@
+package storm
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/retrylab/retrylab/retryclient"
+)
+
+func capacityContenders() []Contender {
+	noJitter := retryclient.DefaultPolicy()
+	noJitter.MaxAttempts = 6
+	noJitter.Backoff = noJitter.Backoff.WithJitter(retryclient.JitterNone)
+	full := noJitter
+	full.Backoff = full.Backoff.WithJitter(retryclient.JitterFull)
+	return []Contender{
+		{Name: "no-jitter", Policy: noJitter},
+		{Name: "full-jitter", Policy: full},
+		{Name: "full-jitter+budget", Policy: full, BudgetTokens: 100, BudgetRatio: 0.1},
+	}
+}
+
+func TestCapacityIsDeterministic(t *testing.T) {
+	cfg := CapacityConfig{Clients: 500, Capacity: 200, Outage: time.Second, Seed: 3}
+	for _, ct := range capacityContenders() {
+		a, err := RunCapacity(cfg, ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := RunCapacity(cfg, ct)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: same seed, different results:\n%+v\n%+v", ct.Name, a, b)
+		}
+		cfg2 := cfg
+		cfg2.Seed = 4
+		c, _ := RunCapacity(cfg2, ct)
+		if ct.Name != "no-jitter" && reflect.DeepEqual(a, c) {
+			t.Errorf("%s: seeds 3 and 4 gave identical results", ct.Name)
+		}
+	}
+}
+
+func TestCapacityAccounting(t *testing.T) {
+	ct := capacityContenders()[0]
+	// No outage and ample capacity: every request succeeds at once.
+	r, err := RunCapacity(CapacityConfig{Clients: 50, Capacity: 1e6, Spread: time.Second, Seed: 1}, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Calls != 50 || r.Amplification != 1 || r.SuccessRate != 1 {
+		t.Errorf("healthy server: got %+v, want 50 calls, amplification 1, success 1", r)
+	}
+	if r.P99 != 10*time.Millisecond {
+		t.Errorf("healthy server: p99 %v, want one round trip (10ms)", r.P99)
+	}
+	// An outage longer than the whole retry schedule: every request makes
+	// MaxAttempts calls and gives up.
+	r, _ = RunCapacity(CapacityConfig{Clients: 50, Capacity: 10, Outage: time.Hour, Seed: 1}, ct)
+	if r.Calls != 50*6 || r.SuccessRate != 0 || r.GaveUp["max-attempts"] != 50 {
+		t.Errorf("endless outage: got %+v, want 300 calls, no success, 50 gave up at max-attempts", r)
+	}
+}
+
+func TestCapacityBudgetLimitsAmplification(t *testing.T) {
+	cts := capacityContenders()
+	cfg := CapacityConfig{Clients: 2000, Capacity: 100, Outage: 5 * time.Second, Seed: 9}
+	free, _ := RunCapacity(cfg, cts[1])
+	budgeted, _ := RunCapacity(cfg, cts[2])
+	if !(budgeted.Amplification < free.Amplification) {
+		t.Errorf("budget did not reduce amplification: %v with, %v without", budgeted.Amplification, free.Amplification)
+	}
+	if budgeted.GaveUp["budget-exhausted"] == 0 {
+		t.Errorf("no request stopped for the budget: %+v", budgeted.GaveUp)
+	}
+}
+
+func TestCapacityRejectsBadConfig(t *testing.T) {
+	for name, cfg := range map[string]CapacityConfig{
+		"no clients":    {Capacity: 1},
+		"zero capacity": {Clients: 1},
+		"negative":      {Clients: 1, Capacity: 1, Outage: -time.Second},
+	} {
+		if _, err := RunCapacity(cfg, capacityContenders()[0]); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestOCCJitterBeatsNoJitter(t *testing.T) {
+	cfg := OCCConfig{Clients: 50, Runs: 20, Seed: 1}
+	got := map[string]OCCResult{}
+	for _, ct := range OCCContenders() {
+		r, err := RunOCC(cfg, ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[ct.Name] = r
+	}
+	// The article's findings: every jittered strategy does less work than
+	// un-jittered exponential backoff, and no backoff does the most.
+	for _, name := range []string{"full-jitter", "equal-jitter", "decorrelated"} {
+		if !(got[name].Calls < got["exponential"].Calls) {
+			t.Errorf("%s: %.1f calls, not fewer than exponential's %.1f", name, got[name].Calls, got["exponential"].Calls)
+		}
+	}
+	if !(got["no-backoff"].Calls > got["exponential"].Calls) {
+		t.Errorf("no-backoff: %.1f calls, not more than exponential's %.1f", got["no-backoff"].Calls, got["exponential"].Calls)
+	}
+	// Every client writes exactly once in the end.
+	for name, r := range got {
+		if r.Calls < 50 {
+			t.Errorf("%s: %.1f calls for 50 clients", name, r.Calls)
+		}
+	}
+}
+
+func BenchmarkCapacity10000Clients(b *testing.B) {
+	ct := capacityContenders()[1]
+	cfg := CapacityConfig{Clients: 10000, Capacity: 1000, Outage: 10 * time.Second, Seed: 1}
+	for b.Loop() {
+		if _, err := RunCapacity(cfg, ct); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
