@@ -48,15 +48,15 @@ type CapacityConfig struct {
 
 // CapacityResult is what one contender did in the capacity model.
 type CapacityResult struct {
-	Policy        string        `json:"policy"`
-	Clients       int           `json:"clients"`
-	Calls         int           `json:"calls"`
-	Amplification float64       `json:"amplification"`
-	SuccessRate   float64       `json:"success_rate"`
-	P50           time.Duration `json:"p50_ns"`
-	P99           time.Duration `json:"p99_ns"`
-	Finished      time.Duration `json:"finished_ns"`
-	PeakLoad      int           `json:"peak_load_per_s"`
+	Policy        string         `json:"policy"`
+	Clients       int            `json:"clients"`
+	Calls         int            `json:"calls"`
+	Amplification float64        `json:"amplification"`
+	SuccessRate   float64        `json:"success_rate"`
+	P50           time.Duration  `json:"p50_ns"`
+	P99           time.Duration  `json:"p99_ns"`
+	Finished      time.Duration  `json:"finished_ns"`
+	PeakLoad      int            `json:"peak_load_per_s"`
 	GaveUp        map[string]int `json:"gave_up"`
 }
 
