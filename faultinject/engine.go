@@ -1,0 +1,245 @@
+package faultinject
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// engine plays a scenario: it matches requests to routes, steps each route's
+// script under one lock, draws chaos from the seeded source, arms dial
+// refusals and journals every call. The three front ends share it.
+type engine struct {
+	sc            *Scenario
+	mux           *http.ServeMux
+	patterns      []string
+	unmatched     int
+	attemptHeader string
+	journal       *Journal
+
+	mu       sync.Mutex
+	routes   map[string]*routeState
+	rng      *rand.Rand
+	refusals []refusal
+}
+
+// routeState is the script position of one route.
+type routeState struct {
+	route *Route
+	pos   int // current step; len(steps) once exhausted (repeat-last, status)
+	used  int // requests the current step has served
+	fixed Step
+}
+
+// refusal is a run of armed dial refusals; n < 0 refuses forever.
+type refusal struct {
+	route string
+	n     int
+}
+
+func newEngine(s *Scenario, attemptHeader string) *engine {
+	if err := s.Validate(); err != nil {
+		panic(err)
+	}
+	e := &engine{
+		sc:            s,
+		mux:           http.NewServeMux(),
+		unmatched:     s.Unmatched,
+		attemptHeader: attemptHeader,
+		journal:       newJournal(s.Name),
+	}
+	if e.unmatched == 0 {
+		e.unmatched = http.StatusNotFound
+	}
+	for _, r := range s.Routes {
+		e.mux.Handle(r.Pattern, http.NotFoundHandler())
+		e.patterns = append(e.patterns, r.Pattern)
+	}
+	e.reset()
+	return e
+}
+
+// reset restarts every script and chaos source and empties the journal.
+func (e *engine) reset() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.journal.reset()
+	e.rng = rand.New(rand.NewPCG(uint64(e.sc.Seed), 0x5eed))
+	e.refusals = nil
+	e.routes = make(map[string]*routeState, len(e.sc.Routes))
+	for i := range e.sc.Routes {
+		r := &e.sc.Routes[i]
+		rs := &routeState{route: r, fixed: Step{Respond: Response{Status: r.After.Status}}}
+		e.routes[r.Pattern] = rs
+		e.arm(rs)
+	}
+}
+
+// current returns the step that serves the route's next request.
+func (rs *routeState) current() *Step {
+	steps := rs.route.Steps
+	if rs.pos < len(steps) {
+		return &steps[rs.pos]
+	}
+	if rs.route.After.Mode == AfterStatus {
+		return &rs.fixed
+	}
+	return &steps[len(steps)-1]
+}
+
+// advance moves past the current step once it has served its requests.
+func (rs *routeState) advance() {
+	steps := rs.route.Steps
+	if rs.pos >= len(steps) {
+		return
+	}
+	rs.used++
+	if rs.used < steps[rs.pos].times() {
+		return
+	}
+	rs.pos, rs.used = rs.pos+1, 0
+	if rs.pos == len(steps) && rs.route.After.Mode == AfterLoop {
+		rs.pos = 0
+	}
+}
+
+// arm turns refuse steps that became current into armed dial refusals and
+// reports whether it armed any. A refuse step repeated forever (the last
+// step under repeat-last) refuses every later dial.
+func (e *engine) arm(rs *routeState) bool {
+	armed := false
+	steps := rs.route.Steps
+	for range len(steps) {
+		if rs.pos >= len(steps) || steps[rs.pos].Fault != "refuse" {
+			break
+		}
+		armed = true
+		st := &steps[rs.pos]
+		if rs.pos == len(steps)-1 && rs.route.After.Mode == AfterRepeatLast {
+			e.refusals = append(e.refusals, refusal{route: rs.route.Pattern, n: -1})
+			rs.pos, rs.used = len(steps), 0
+			break
+		}
+		e.refusals = append(e.refusals, refusal{route: rs.route.Pattern, n: st.times()})
+		rs.used = st.times() - 1
+		rs.advance()
+	}
+	return armed
+}
+
+// refuseDial consumes one armed refusal, journaling it, and reports whether
+// the dial must be refused.
+func (e *engine) refuseDial() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.refusals) == 0 {
+		return false
+	}
+	r := &e.refusals[0]
+	now := time.Now()
+	e.journal.add(&Call{Route: r.route, Start: now, End: now, Action: "refuse"})
+	if r.n > 0 {
+		r.n--
+		if r.n == 0 {
+			e.refusals = e.refusals[1:]
+		}
+	}
+	return true
+}
+
+// meta is what a front end knows about a request besides the request.
+type meta struct {
+	bodyLen int64
+	bodySum string
+	connID  uint64
+	reused  bool
+}
+
+// readBody consumes and hashes r's body, keeping none of it.
+func readBody(r *http.Request) meta {
+	h := sha256.New()
+	var n int64
+	if r.Body != nil {
+		n, _ = io.Copy(h, r.Body)
+		r.Body.Close()
+	}
+	return meta{bodyLen: n, bodySum: hex.EncodeToString(h.Sum(nil))}
+}
+
+// plan is what the engine decided for one request.
+type plan struct {
+	step      *Step
+	call      *callHandle
+	start     time.Time
+	closeConn bool
+}
+
+// dispatch matches r to a route, steps its script (or lets chaos decide) and
+// journals the call.
+func (e *engine) dispatch(r *http.Request, m meta) *plan {
+	_, pattern := e.mux.Handler(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	c := &Call{
+		Start:          now,
+		Method:         r.Method,
+		Path:           r.URL.Path,
+		Header:         r.Header.Clone(),
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		BodyLen:        m.bodyLen,
+		BodySHA256:     m.bodySum,
+		ConnID:         m.connID,
+		Reused:         m.reused,
+	}
+	if v := r.Header.Get(e.attemptHeader); v != "" {
+		c.Attempt, _ = strconv.Atoi(v)
+	}
+	p := &plan{start: now}
+	rs := e.routes[pattern]
+	if rs == nil {
+		c.Action = "unmatched"
+		p.step = e.unmatchedStep(r)
+		p.call = e.journal.add(c)
+		return p
+	}
+	c.Route = pattern
+	for i := range e.sc.Chaos {
+		ch := &e.sc.Chaos[i]
+		if ch.Route != "" && ch.Route != pattern {
+			continue
+		}
+		if e.rng.Float64() < ch.Probability {
+			p.step, c.Chaos = &ch.Step, true
+			break
+		}
+	}
+	if p.step == nil {
+		p.step = rs.current()
+		rs.advance()
+		p.closeConn = e.arm(rs) || preByte(rs.current().Fault)
+	}
+	c.Action = p.step.action()
+	p.call = e.journal.add(c)
+	return p
+}
+
+func (e *engine) unmatchedStep(r *http.Request) *Step {
+	msg := fmt.Sprintf("faultinject: no route matches %s %s", r.Method, r.URL.Path)
+	if near := nearestRoute(r.Method, r.URL.Path, e.patterns); near != "" {
+		msg += "; nearest route: " + near
+	} else {
+		msg += " (the scenario has no routes)"
+	}
+	return &Step{Respond: Response{
+		Status: e.unmatched,
+		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
+		Body:   []byte(msg + "\n"),
+	}}
+}

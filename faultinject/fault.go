@@ -1,0 +1,198 @@
+package faultinject
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A fault is one way of misbehaving, registered by its YAML word. serve plays
+// it on a real connection (TCP or pipe server); mock returns what an
+// http.Client would observe, for httpmock responders.
+type fault interface {
+	serve(x *exchange)
+	mock(x *exchange) (*http.Response, error)
+}
+
+// faults maps the YAML fault words to their implementations. It is filled by
+// the init functions of the fault files and never changed afterwards.
+var faults = map[string]fault{}
+
+func register(name string, f fault) {
+	if _, dup := faults[name]; dup {
+		panic("faultinject: fault " + name + " registered twice")
+	}
+	faults[name] = f
+}
+
+// faultNames returns the registered fault words, sorted.
+func faultNames() []string {
+	names := make([]string, 0, len(faults))
+	for n := range faults {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// preByte reports whether a fault ends the exchange before any response byte,
+// which net/http's client silently replays on a reused connection.
+func preByte(name string) bool {
+	f, ok := faults[name]
+	if !ok {
+		return false
+	}
+	p, ok := f.(interface{ beforeFirstByte() bool })
+	return ok && p.beforeFirstByte()
+}
+
+// exchange is one request being answered by a step, in any front end.
+type exchange struct {
+	ctx     context.Context // the request's context
+	closing <-chan struct{} // closed when the server closes (nil for httpmock)
+	w       http.ResponseWriter
+	r       *http.Request
+	step    *Step
+	call    *callHandle
+	start   time.Time // when the request arrived
+	// closeConn asks for "Connection: close" on the response, so the next
+	// request (due to meet a fault that ends before any byte) uses a fresh
+	// connection.
+	closeConn bool
+	tcp       bool // the connection is a *net.TCPConn
+}
+
+// abortReason says why a wait ended.
+type abortReason int
+
+const (
+	waited abortReason = iota
+	clientGone
+	serverClosing
+)
+
+// wait sleeps d, returning early when the request's context is done or the
+// server closes.
+func (x *exchange) wait(d time.Duration) abortReason {
+	if d <= 0 {
+		return waited
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	return x.waitFor(t.C)
+}
+
+func (x *exchange) waitFor(c <-chan time.Time) abortReason {
+	select {
+	case <-c:
+		return waited
+	case <-x.ctx.Done():
+		return clientGone
+	case <-x.closing:
+		return serverClosing
+	}
+}
+
+// header returns the response header of the step, with Retry-After and
+// Connection: close as configured, and records the Retry-After sent.
+func (x *exchange) header() http.Header {
+	rs := &x.step.Respond
+	h := rs.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	switch {
+	case rs.RetryAfterDate != 0:
+		h.Set("Retry-After", x.start.Add(rs.RetryAfterDate).UTC().Format(http.TimeFormat))
+	case rs.RetryAfterSet:
+		secs := (rs.RetryAfter + time.Second - 1) / time.Second
+		h.Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+	}
+	if x.closeConn {
+		h.Set("Connection", "close")
+	}
+	x.call.retryAfter(h.Get("Retry-After"))
+	return h
+}
+
+func (x *exchange) status() int {
+	if x.step.Respond.Status == 0 {
+		return http.StatusOK
+	}
+	return x.step.Respond.Status
+}
+
+// writeResponse sends the step's response through the ResponseWriter.
+func (x *exchange) writeResponse() {
+	h := x.header()
+	dst := x.w.Header()
+	for k, v := range h {
+		dst[k] = v
+	}
+	st := x.status()
+	x.call.sent(st)
+	x.w.WriteHeader(st)
+	x.w.Write(x.step.Respond.Body)
+}
+
+// head returns the raw HTTP/1.1 status line and headers of the step's
+// response, announcing the full body length, for faults that write to a
+// hijacked connection.
+func (x *exchange) head() []byte {
+	h := x.header()
+	st := x.status()
+	h.Set("Content-Length", strconv.Itoa(len(x.step.Respond.Body)))
+	if h.Get("Date") == "" {
+		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP/1.1 %03d %s\r\n", st, http.StatusText(st))
+	h.Write(&b)
+	b.WriteString("\r\n")
+	x.call.sent(st)
+	return []byte(b.String())
+}
+
+// hijack takes over the connection. On failure (the server is closing the
+// connection already) it aborts the handler.
+func (x *exchange) hijack() (net.Conn, *bufio.ReadWriter) {
+	conn, brw, err := http.NewResponseController(x.w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	return conn, brw
+}
+
+// abort ends the handler without a response; net/http closes the connection.
+func abort() {
+	panic(http.ErrAbortHandler)
+}
+
+// resetConn closes conn so that the peer sees a reset: on TCP, SO_LINGER 0
+// makes the kernel send RST; a pipe can only be closed, which the peer reads
+// as EOF.
+func resetConn(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+// gone records why a wait ended early and reports whether it did.
+func (x *exchange) gone(r abortReason) bool {
+	switch r {
+	case clientGone:
+		x.call.outcome("client gone")
+	case serverClosing:
+		x.call.outcome("server closed")
+	default:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,39 @@
+package faultinject
+
+import "net/http"
+
+// hang holds the request until the client gives up or the server closes;
+// with For, it then sends the step's response instead.
+type hang struct{}
+
+func init() { register("hang", hang{}) }
+
+func (hang) check(st *Step) string {
+	if st.For > 0 && st.Respond.Status == 0 {
+		return `fault "hang" with for needs respond: STATUS (sent once the hang ends)`
+	}
+	return ""
+}
+
+func (hang) serve(x *exchange) {
+	if x.step.For > 0 {
+		if x.gone(x.wait(x.step.For)) {
+			abort()
+		}
+		x.writeResponse()
+		return
+	}
+	x.gone(x.waitFor(nil))
+	abort()
+}
+
+func (hang) mock(x *exchange) (*http.Response, error) {
+	if x.step.For > 0 {
+		if x.gone(x.wait(x.step.For)) {
+			return nil, x.ctx.Err()
+		}
+		return respond{}.mock(x)
+	}
+	x.gone(x.waitFor(nil))
+	return nil, x.ctx.Err()
+}

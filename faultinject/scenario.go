@@ -1,0 +1,303 @@
+package faultinject
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// AttemptHeader is the request header whose integer value the journal
+// records as Call.Attempt unless WithAttemptHeader names another one.
+const AttemptHeader = "Retrylab-Attempt"
+
+// Scenario scripts how a server misbehaves: routes, each with an ordered
+// script of steps, what to answer requests no route matches, and optional
+// seeded chaos. Build one with NewScenario, ParseScenario or LoadScenario.
+//
+// A Scenario is a plain value; servers and responders copy what they need
+// when they start, so it may be shared by several of them, but it must not be
+// modified while they run.
+type Scenario struct {
+	// Name names the scenario in messages and timelines.
+	Name string
+	// Seed drives chaos decisions: the same seed gives the same sequence.
+	Seed int64
+	// Unmatched is the status sent to requests that no route matches;
+	// zero means 404.
+	Unmatched int
+	// Routes are the scripted routes, matched as patterns of net/http.ServeMux.
+	Routes []Route
+	// Chaos lists random faults applied before the scripts.
+	Chaos []Chaos
+	// Source is the file or name the scenario was parsed from, "" for a
+	// scenario built in Go.
+	Source string
+}
+
+// Route is one scripted route of a Scenario.
+type Route struct {
+	// Pattern is a net/http.ServeMux pattern such as "GET /users/{id}".
+	Pattern string
+	// Steps are played in order; each serves Step.Times requests.
+	Steps []Step
+	// After says what happens once every step has been played.
+	After After
+}
+
+// AfterMode says what a route does once its script is exhausted.
+type AfterMode int
+
+const (
+	// AfterRepeatLast repeats the last step forever (the default).
+	AfterRepeatLast AfterMode = iota
+	// AfterLoop starts the script again from its first step.
+	AfterLoop
+	// AfterStatus answers every further request with After.Status.
+	AfterStatus
+)
+
+// After says what a route does once its script is exhausted. The zero value
+// repeats the last step.
+type After struct {
+	Mode   AfterMode
+	Status int // used with AfterStatus
+}
+
+// String returns the YAML word for a: "repeat-last", "loop" or the status.
+func (a After) String() string {
+	switch a.Mode {
+	case AfterLoop:
+		return "loop"
+	case AfterStatus:
+		return fmt.Sprint(a.Status)
+	}
+	return "repeat-last"
+}
+
+// Step is one entry of a route's script: an optional delay, then one action,
+// either a response or a registered fault (see the package documentation for
+// the fault words and what a client observes for each).
+type Step struct {
+	// Times is how many requests the step serves; zero means one.
+	Times int
+	// Delay is waited before the action starts.
+	Delay time.Duration
+	// Respond is the response sent, or the response a fault takes its status,
+	// headers and body from (reset-after-headers, reset-mid-body, slow-body,
+	// hang with For).
+	Respond Response
+	// Fault is a fault word such as "hang" or "reset"; "" means respond.
+	Fault string
+	// For bounds a hang: after For the step's response is sent.
+	For time.Duration
+	// Chunk is the number of body bytes slow-body writes at a time (default 16).
+	Chunk int
+	// Every is the pause between slow-body chunks (default 100ms).
+	Every time.Duration
+}
+
+// Response is what a step sends.
+type Response struct {
+	// Status is the HTTP status code; 100..599.
+	Status int
+	// Header is sent with the response.
+	Header http.Header
+	// Body is the response body.
+	Body []byte
+	// RetryAfter is sent as a delta-seconds Retry-After header (rounded up
+	// to whole seconds) when RetryAfterSet is true.
+	RetryAfter    time.Duration
+	RetryAfterSet bool
+	// RetryAfterDate, when not zero, is sent as an IMF-fixdate Retry-After
+	// header RetryAfterDate after the request arrived.
+	RetryAfterDate time.Duration
+}
+
+// Chaos applies a step instead of the script, with the given probability, to
+// each request of a route. Decisions come from a source seeded with
+// Scenario.Seed; the script does not advance on a request chaos took.
+type Chaos struct {
+	// Route is the pattern of the route it applies to; "" means every route.
+	Route string
+	// Probability is in [0, 1].
+	Probability float64
+	// Step is what happens to a chosen request; Step.Times is ignored.
+	Step Step
+}
+
+func (s *Step) times() int {
+	if s.Times <= 0 {
+		return 1
+	}
+	return s.Times
+}
+
+// action returns the journal word of the step's action.
+func (s *Step) action() string {
+	if s.Fault == "" {
+		return "respond"
+	}
+	return s.Fault
+}
+
+// ScenarioError is an error in a scenario. Error returns
+// "source:line:col: message" for a scenario read from YAML, and
+// "faultinject: scenario NAME: message" for one built in Go.
+type ScenarioError struct {
+	Source       string
+	Line, Column int
+	Msg          string
+}
+
+func (e *ScenarioError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.Source, e.Line, e.Column, e.Msg)
+	}
+	return fmt.Sprintf("faultinject: scenario %q: %s", e.Source, e.Msg)
+}
+
+// Validate reports the first problem of s, or nil. NewServer, NewPipeServer
+// and Register panic on a scenario that does not validate.
+func (s *Scenario) Validate() error {
+	fail := func(format string, args ...any) error {
+		return &ScenarioError{Source: s.Name, Msg: fmt.Sprintf(format, args...)}
+	}
+	if s.Unmatched != 0 {
+		if m := checkStatus(s.Unmatched); m != "" {
+			return fail("unmatched: %s", m)
+		}
+	}
+	seen := map[string]bool{}
+	mux := http.NewServeMux()
+	for i := range s.Routes {
+		r := &s.Routes[i]
+		if m := checkPattern(mux, r.Pattern); m != "" {
+			return fail("%s", m)
+		}
+		seen[r.Pattern] = true
+		if m := checkAfter(r.After); m != "" {
+			return fail("route %q: %s", r.Pattern, m)
+		}
+		if len(r.Steps) == 0 && r.After.Mode != AfterStatus {
+			return fail("route %q: %s", r.Pattern, msgNoSteps)
+		}
+		for j := range r.Steps {
+			if m := checkStep(&r.Steps[j], false); m != "" {
+				return fail("route %q step %d: %s", r.Pattern, j+1, m)
+			}
+		}
+	}
+	for i := range s.Chaos {
+		c := &s.Chaos[i]
+		if c.Route != "" && !seen[c.Route] {
+			return fail("chaos %d: %s", i+1, msgChaosRoute(c.Route, s.patterns()))
+		}
+		if m := checkProbability(c.Probability); m != "" {
+			return fail("chaos %d: %s", i+1, m)
+		}
+		if m := checkStep(&c.Step, true); m != "" {
+			return fail("chaos %d: %s", i+1, m)
+		}
+	}
+	return nil
+}
+
+func (s *Scenario) patterns() []string {
+	out := make([]string, len(s.Routes))
+	for i, r := range s.Routes {
+		out[i] = r.Pattern
+	}
+	return out
+}
+
+const msgNoSteps = "route has no steps (add steps, or after: STATUS)"
+
+func msgChaosRoute(route string, patterns []string) string {
+	return fmt.Sprintf("chaos route %q is not a route of the scenario%s", route, suggest(route, patterns))
+}
+
+func checkStatus(code int) string {
+	if code < 100 || code > 599 {
+		return fmt.Sprintf("status %d out of range 100..599", code)
+	}
+	return ""
+}
+
+func checkProbability(p float64) string {
+	if !(p >= 0 && p <= 1) {
+		return fmt.Sprintf("probability %v not in [0, 1]", p)
+	}
+	return ""
+}
+
+func checkAfter(a After) string {
+	switch a.Mode {
+	case AfterRepeatLast, AfterLoop:
+		return ""
+	case AfterStatus:
+		if m := checkStatus(a.Status); m != "" {
+			return "after: " + m
+		}
+		return ""
+	}
+	return fmt.Sprintf("unknown after mode %d", a.Mode)
+}
+
+// checkPattern registers pattern on mux and reports why it is not usable.
+func checkPattern(mux *http.ServeMux, pattern string) (msg string) {
+	if strings.TrimSpace(pattern) == "" {
+		return "route pattern is empty"
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprintf("bad route pattern %q: %v", pattern, strings.TrimPrefix(fmt.Sprint(r), "pattern "+pattern+": "))
+		}
+	}()
+	mux.Handle(pattern, http.NotFoundHandler())
+	return ""
+}
+
+// checkStep reports the first problem of a step; chaos steps may not refuse.
+func checkStep(st *Step, chaos bool) string {
+	if st.Times < 0 {
+		return fmt.Sprintf("times %d must be at least 1", st.Times)
+	}
+	if st.Delay < 0 {
+		return fmt.Sprintf("delay %v must not be negative", st.Delay)
+	}
+	if st.Respond.Status != 0 {
+		if m := checkStatus(st.Respond.Status); m != "" {
+			return m
+		}
+	}
+	if st.Fault == "" {
+		if st.Respond.Status == 0 {
+			return "step has neither respond nor fault"
+		}
+		if st.For != 0 || st.Chunk != 0 || st.Every != 0 {
+			return "for, chunk and every need a fault (hang, slow-body)"
+		}
+		return ""
+	}
+	f, ok := faults[st.Fault]
+	if !ok {
+		return fmt.Sprintf("unknown fault %q%s", st.Fault, suggest(st.Fault, faultNames()))
+	}
+	if chaos && st.Fault == "refuse" {
+		return `fault "refuse" cannot be used in chaos (it acts on dials, not on requests)`
+	}
+	if st.For != 0 && st.Fault != "hang" {
+		return fmt.Sprintf("for only applies to fault \"hang\", not %q", st.Fault)
+	}
+	if (st.Chunk != 0 || st.Every != 0) && st.Fault != "slow-body" {
+		return fmt.Sprintf("chunk and every only apply to fault \"slow-body\", not %q", st.Fault)
+	}
+	if st.For < 0 || st.Every < 0 || st.Chunk < 0 {
+		return "for, chunk and every must not be negative"
+	}
+	if v, ok := f.(interface{ check(*Step) string }); ok {
+		return v.check(st)
+	}
+	return ""
+}

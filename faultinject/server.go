@@ -1,0 +1,218 @@
+package faultinject
+
+import (
+	"context"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Option configures a Server or Register.
+type Option func(*config)
+
+type config struct {
+	attemptHeader string
+	logger        *slog.Logger
+}
+
+func newConfig(opts []Option) config {
+	c := config{attemptHeader: AttemptHeader}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// WithAttemptHeader names the request header whose integer value the journal
+// records as Call.Attempt (default AttemptHeader).
+func WithAttemptHeader(name string) Option {
+	return func(c *config) { c.attemptHeader = name }
+}
+
+// WithLogger sends the net/http server's error log to l at level Warn. By
+// default it is discarded: the faults provoke errors on purpose.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// Server is an HTTP server that plays a Scenario, over TCP loopback
+// (NewServer) or over an in-memory pipe listener (NewPipeServer). Its methods
+// are safe for concurrent use.
+type Server struct {
+	// URL is the base URL of the server, such as "http://127.0.0.1:41234",
+	// with no trailing slash. A pipe server's URL is only reachable through
+	// Client and Transport.
+	URL string
+
+	eng       *engine
+	srv       *http.Server
+	transport *http.Transport
+	closing   chan struct{}
+	serveDone chan struct{}
+	closeOnce sync.Once
+	active    sync.WaitGroup // connections not yet closed or hijacked, and handlers
+	connIDs   atomic.Uint64
+}
+
+// PipeURL is the URL of every pipe server. Requests reach a pipe server only
+// through its Client or Transport, whatever host they name.
+const PipeURL = "http://faultinject.invalid"
+
+// NewServer starts a server playing s on a TCP port of 127.0.0.1, like
+// httptest.NewServer; it runs in real time. The caller must Close it.
+// NewServer panics if s does not validate or no port can be opened.
+func NewServer(s *Scenario, opts ...Option) *Server {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		if ln, err = net.Listen("tcp6", "[::1]:0"); err != nil {
+			panic("faultinject: failed to listen on a port: " + err.Error())
+		}
+	}
+	srv := newServer(s, ln, opts)
+	srv.URL = "http://" + ln.Addr().String()
+	var d net.Dialer
+	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if srv.eng.refuseDial() {
+			return nil, errRefused(network, addr)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	return srv
+}
+
+// NewPipeServer starts a server playing s on an in-memory listener built on
+// net.Pipe: real net/http on both sides, no sockets, and every goroutine
+// started here ends in Close, so a pipe server created and closed inside a
+// testing/synctest bubble runs on the bubble's virtual clock. Requests reach
+// it only through Client or Transport. The caller must Close it.
+// NewPipeServer panics if s does not validate.
+func NewPipeServer(s *Scenario, opts ...Option) *Server {
+	ln := newPipeListener()
+	srv := newServer(s, ln, opts)
+	srv.URL = PipeURL
+	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if srv.eng.refuseDial() {
+			return nil, errRefused(network, addr)
+		}
+		return ln.dial(ctx)
+	}
+	return srv
+}
+
+type connKey struct{}
+
+// connInfo identifies a server connection and counts its requests.
+type connInfo struct {
+	id     uint64
+	served atomic.Int64
+}
+
+func newServer(s *Scenario, ln net.Listener, opts []Option) *Server {
+	cfg := newConfig(opts)
+	srv := &Server{
+		eng:       newEngine(s, cfg.attemptHeader),
+		closing:   make(chan struct{}),
+		serveDone: make(chan struct{}),
+		transport: &http.Transport{
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+		},
+	}
+	errLog := log.New(io.Discard, "", 0)
+	if cfg.logger != nil {
+		errLog = slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn)
+	}
+	srv.srv = &http.Server{
+		Handler:  http.HandlerFunc(srv.serve),
+		ErrorLog: errLog,
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, &connInfo{id: srv.connIDs.Add(1)})
+		},
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				srv.active.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				srv.active.Done()
+			}
+		},
+	}
+	go func() {
+		defer close(srv.serveDone)
+		srv.srv.Serve(ln)
+	}()
+	return srv
+}
+
+// serve is the handler of every request.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	// The connection holds a count of active while its handler runs, so this
+	// Add never races with Close's Wait; it keeps Close waiting for handlers
+	// of hijacked connections.
+	s.active.Add(1)
+	defer s.active.Done()
+	m := readBody(r)
+	if ci, ok := r.Context().Value(connKey{}).(*connInfo); ok {
+		m.connID = ci.id
+		m.reused = ci.served.Add(1) > 1
+	}
+	p := s.eng.dispatch(r, m)
+	defer p.call.end()
+	x := &exchange{
+		ctx:       r.Context(),
+		closing:   s.closing,
+		w:         w,
+		r:         r,
+		step:      p.step,
+		call:      p.call,
+		start:     p.start,
+		closeConn: p.closeConn,
+	}
+	if x.gone(x.wait(p.step.Delay)) {
+		abort()
+	}
+	action(p.step).serve(x)
+}
+
+// Client returns a new http.Client that reaches the server through
+// Transport. For a pipe server it is the way in.
+func (s *Server) Client() *http.Client {
+	return &http.Client{Transport: s.transport}
+}
+
+// Transport returns the *http.Transport wired to the server, shared by the
+// clients Client returns. Its dialer plays the refuse fault: armed refusals
+// fail dials with ECONNREFUSED, as a real refusal does.
+func (s *Server) Transport() http.RoundTripper {
+	return s.transport
+}
+
+// Journal returns the journal of the calls the server received.
+func (s *Server) Journal() *Journal {
+	return s.eng.journal
+}
+
+// Reset restarts every route's script and the chaos source, and empties the
+// journal. Requests in flight finish as decided before the reset.
+func (s *Server) Reset() {
+	s.eng.reset()
+}
+
+// Close releases every hang and delay in progress (their connections are
+// closed without a response), shuts the listener and the connections down,
+// and blocks until every handler and connection goroutine has finished.
+// Close may be called more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.srv.Close()
+		<-s.serveDone
+		s.active.Wait()
+		s.transport.CloseIdleConnections()
+	})
+}

@@ -1,0 +1,479 @@
+package faultinject
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+)
+
+// LoadScenario reads a scenario from a YAML file; body-file paths are
+// relative to the file's directory. Errors cite the path as given.
+func LoadScenario(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("faultinject: %w", err)
+	}
+	return parseScenario(path, data, filepath.Dir(path))
+}
+
+// ParseScenario decodes a scenario from YAML. name is what error messages
+// cite ("name:line:col: ..."); body-file paths are relative to the directory
+// of name. Decoding is strict: unknown fields and words are errors naming the
+// nearest valid one, and durations must be strings such as "250ms".
+func ParseScenario(name string, data []byte) (*Scenario, error) {
+	return parseScenario(name, data, filepath.Dir(name))
+}
+
+func parseScenario(name string, data []byte, dir string) (*Scenario, error) {
+	d := &decoder{name: name, dir: dir}
+	s, err := d.scenario(data)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// decoder walks the YAML syntax tree, so every error can name its place.
+type decoder struct {
+	name string
+	dir  string
+}
+
+// decodeError unwinds the walk with a positioned error.
+type decodeError struct{ err *ScenarioError }
+
+func (d *decoder) failAt(tk *token.Token, format string, args ...any) {
+	line, col := 1, 1
+	if tk != nil && tk.Position != nil {
+		line, col = tk.Position.Line, tk.Position.Column
+	}
+	panic(decodeError{&ScenarioError{Source: d.name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}})
+}
+
+func (d *decoder) fail(n ast.Node, format string, args ...any) {
+	var tk *token.Token
+	if n != nil {
+		tk = n.GetToken()
+	}
+	d.failAt(tk, format, args...)
+}
+
+func (d *decoder) scenario(data []byte) (s *Scenario, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			de, ok := r.(decodeError)
+			if !ok {
+				panic(r)
+			}
+			s, err = nil, de.err
+		}
+	}()
+	f, perr := parser.ParseBytes(data, 0)
+	if perr != nil {
+		var ye yaml.Error
+		if errors.As(perr, &ye) {
+			d.failAt(ye.GetToken(), "%s", ye.GetMessage())
+		}
+		d.failAt(nil, "%v", perr)
+	}
+	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
+		d.failAt(nil, "want one YAML document holding a scenario mapping, found %d", len(f.Docs))
+	}
+	s = &Scenario{Source: d.name}
+	d.mapping(f.Docs[0].Body, []string{"name", "seed", "unmatched", "routes", "chaos"}, func(key string, k, v ast.Node) {
+		switch key {
+		case "name":
+			s.Name = d.str(v, key)
+		case "seed":
+			s.Seed = int64(d.integer(v, key, math.MinInt64, math.MaxInt64))
+		case "unmatched":
+			s.Unmatched = d.status(v, key)
+		case "routes":
+			d.sequence(v, key, func(item ast.Node) {
+				s.Routes = append(s.Routes, d.route(item, s.Routes))
+			})
+		case "chaos":
+			d.sequence(v, key, func(item ast.Node) { s.Chaos = append(s.Chaos, d.chaos(item, s)) })
+		}
+	})
+	if s.Name == "" {
+		s.Name = strings.TrimSuffix(filepath.Base(d.name), filepath.Ext(d.name))
+	}
+	if err := s.Validate(); err != nil {
+		// Positioned checks above catch what Validate does; this is a safety net.
+		return nil, err
+	}
+	return s, nil
+}
+
+func (d *decoder) route(n ast.Node, prev []Route) Route {
+	var r Route
+	var patternNode, stepsNode ast.Node
+	d.mapping(n, []string{"route", "steps", "after"}, func(key string, k, v ast.Node) {
+		switch key {
+		case "route":
+			r.Pattern, patternNode = d.str(v, key), v
+		case "steps":
+			stepsNode = v
+			d.sequence(v, key, func(item ast.Node) { r.Steps = append(r.Steps, d.step(item, false)) })
+		case "after":
+			r.After = d.after(v)
+		}
+	})
+	if patternNode == nil {
+		d.fail(n, "route entry has no route: METHOD /path")
+	}
+	mux := http.NewServeMux()
+	for _, p := range prev {
+		mux.Handle(p.Pattern, http.NotFoundHandler())
+	}
+	if m := checkPattern(mux, r.Pattern); m != "" {
+		d.fail(patternNode, "%s", m)
+	}
+	if len(r.Steps) == 0 && r.After.Mode != AfterStatus {
+		if stepsNode != nil {
+			d.fail(stepsNode, "%s", msgNoSteps)
+		}
+		d.fail(patternNode, "%s", msgNoSteps)
+	}
+	return r
+}
+
+func (d *decoder) after(v ast.Node) After {
+	if in, ok := v.(*ast.IntegerNode); ok {
+		return After{Mode: AfterStatus, Status: d.status(in, "after")}
+	}
+	words := []string{"repeat-last", "loop"}
+	w := d.str(v, "after")
+	switch w {
+	case "repeat-last":
+		return After{Mode: AfterRepeatLast}
+	case "loop":
+		return After{Mode: AfterLoop}
+	}
+	d.fail(v, "unknown after %q%s; want repeat-last, loop or a status", w, suggest(w, words))
+	return After{}
+}
+
+var stepFields = []string{"respond", "times", "delay", "headers", "body", "body-file", "retry-after", "retry-after-date", "fault", "for", "chunk", "every"}
+
+func (d *decoder) step(n ast.Node, chaos bool) Step {
+	var st Step
+	var faultNode, statusNode, bodyNode ast.Node
+	fields := stepFields
+	if chaos {
+		fields = append([]string{"route", "probability"}, stepFields[2:]...)
+		fields = append(fields, "respond")
+	}
+	d.mapping(n, fields, func(key string, k, v ast.Node) {
+		switch key {
+		case "respond":
+			st.Respond.Status, statusNode = d.status(v, key), v
+		case "times":
+			st.Times = d.integer(v, key, 1, math.MaxInt32)
+		case "delay":
+			st.Delay = d.duration(v, key)
+		case "headers":
+			st.Respond.Header = d.headers(v)
+		case "body":
+			if bodyNode != nil {
+				d.fail(k, "body and body-file are exclusive")
+			}
+			st.Respond.Body, bodyNode = []byte(d.scalar(v, key)), v
+		case "body-file":
+			if bodyNode != nil {
+				d.fail(k, "body and body-file are exclusive")
+			}
+			bodyNode = v
+			p := d.str(v, key)
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(d.dir, p)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				d.fail(v, "body-file: %v", err)
+			}
+			st.Respond.Body = b
+		case "retry-after":
+			st.Respond.RetryAfter, st.Respond.RetryAfterSet = d.duration(v, key), true
+		case "retry-after-date":
+			st.Respond.RetryAfterDate = d.duration(v, key)
+			if st.Respond.RetryAfterDate == 0 {
+				d.fail(v, "retry-after-date must not be 0s")
+			}
+		case "fault":
+			st.Fault, faultNode = d.str(v, key), v
+			if _, ok := faults[st.Fault]; !ok {
+				d.fail(v, "unknown fault %q%s", st.Fault, suggest(st.Fault, faultNames()))
+			}
+		case "for":
+			st.For = d.duration(v, key)
+		case "chunk":
+			st.Chunk = d.integer(v, key, 1, math.MaxInt32)
+		case "every":
+			st.Every = d.duration(v, key)
+		}
+	})
+	if m := checkStep(&st, chaos); m != "" {
+		switch {
+		case faultNode != nil:
+			d.fail(faultNode, "%s", m)
+		case statusNode != nil:
+			d.fail(statusNode, "%s", m)
+		}
+		d.fail(n, "%s", m)
+	}
+	return st
+}
+
+func (d *decoder) chaos(n ast.Node, s *Scenario) Chaos {
+	var c Chaos
+	var routeNode ast.Node
+	probSeen := false
+	mv, _ := d.entries(n, "chaos entry")
+	// route and probability are chaos fields; the rest describe its step.
+	for _, e := range mv {
+		switch d.key(e) {
+		case "route":
+			c.Route, routeNode = d.str(e.Value, "route"), e.Value
+		case "probability":
+			c.Probability, probSeen = d.float(e.Value, "probability"), true
+			if m := checkProbability(c.Probability); m != "" {
+				d.fail(e.Value, "%s", m)
+			}
+		}
+	}
+	if !probSeen {
+		d.fail(n, "chaos entry has no probability")
+	}
+	if routeNode != nil {
+		found := false
+		for _, r := range s.Routes {
+			found = found || r.Pattern == c.Route
+		}
+		if !found {
+			d.fail(routeNode, "%s", msgChaosRoute(c.Route, s.patterns()))
+		}
+	}
+	c.Step = d.step(n, true)
+	return c
+}
+
+func (d *decoder) headers(v ast.Node) http.Header {
+	h := http.Header{}
+	d.mapping(v, nil, func(key string, k, val ast.Node) {
+		if sq, ok := val.(*ast.SequenceNode); ok {
+			for _, item := range sq.Values {
+				h.Add(key, d.scalar(item, key))
+			}
+			return
+		}
+		h.Add(key, d.scalar(val, key))
+	})
+	return h
+}
+
+// entries returns the key-value pairs of a mapping node.
+func (d *decoder) entries(n ast.Node, what string) ([]*ast.MappingValueNode, bool) {
+	n = d.unwrap(n)
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		return m.Values, true
+	case *ast.MappingValueNode:
+		return []*ast.MappingValueNode{m}, true
+	}
+	d.fail(n, "%s: want a mapping, got %s", what, describe(n))
+	return nil, false
+}
+
+func (d *decoder) key(e *ast.MappingValueNode) string {
+	k := d.unwrap(e.Key)
+	if s, ok := k.(*ast.StringNode); ok {
+		return s.Value
+	}
+	if k == nil {
+		return ""
+	}
+	return k.GetToken().Value
+}
+
+// mapping calls f for each entry of a mapping, rejecting duplicate keys and,
+// when known is not nil, keys outside known.
+func (d *decoder) mapping(n ast.Node, known []string, f func(key string, k, v ast.Node)) {
+	mv, _ := d.entries(n, "value")
+	seen := map[string]bool{}
+	for _, e := range mv {
+		key := d.key(e)
+		if seen[key] {
+			d.fail(e.Key, "duplicate field %q", key)
+		}
+		seen[key] = true
+		if known != nil && !contains(known, key) {
+			d.fail(e.Key, "unknown field %q%s", key, suggest(key, known))
+		}
+		f(key, e.Key, e.Value)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decoder) sequence(n ast.Node, what string, f func(item ast.Node)) {
+	n = d.unwrap(n)
+	sq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		d.fail(n, "%s: want a list, got %s", what, describe(n))
+	}
+	for _, item := range sq.Values {
+		f(item)
+	}
+}
+
+// unwrap skips anchors and tags and rejects aliases.
+func (d *decoder) unwrap(n ast.Node) ast.Node {
+	for {
+		switch t := n.(type) {
+		case *ast.AnchorNode:
+			n = t.Value
+		case *ast.TagNode:
+			n = t.Value
+		case *ast.AliasNode:
+			d.fail(n, "aliases are not supported")
+		default:
+			return n
+		}
+	}
+}
+
+func (d *decoder) str(n ast.Node, what string) string {
+	n = d.unwrap(n)
+	switch s := n.(type) {
+	case *ast.StringNode:
+		return s.Value
+	case *ast.LiteralNode:
+		return s.Value.Value
+	}
+	d.fail(n, "%s: want a string, got %s", what, describe(n))
+	return ""
+}
+
+// scalar returns the text of any scalar (header values and bodies may be
+// numbers or booleans).
+func (d *decoder) scalar(n ast.Node, what string) string {
+	n = d.unwrap(n)
+	switch s := n.(type) {
+	case *ast.StringNode:
+		return s.Value
+	case *ast.LiteralNode:
+		return s.Value.Value
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
+		return n.GetToken().Value
+	}
+	d.fail(n, "%s: want a string, got %s", what, describe(n))
+	return ""
+}
+
+func (d *decoder) integer(n ast.Node, what string, lo, hi int64) int {
+	n = d.unwrap(n)
+	in, ok := n.(*ast.IntegerNode)
+	if !ok {
+		d.fail(n, "%s: want an integer, got %s", what, describe(n))
+	}
+	var v int64
+	switch x := in.Value.(type) {
+	case int64:
+		v = x
+	case uint64:
+		if x > math.MaxInt64 {
+			d.fail(n, "%s: %d out of range", what, x)
+		}
+		v = int64(x)
+	}
+	if v < lo || v > hi {
+		if hi == math.MaxInt32 {
+			d.fail(n, "%s: %d must be at least %d", what, v, lo)
+		}
+		d.fail(n, "%s: %d out of range %d..%d", what, v, lo, hi)
+	}
+	return int(v)
+}
+
+func (d *decoder) status(n ast.Node, what string) int {
+	n = d.unwrap(n)
+	if _, ok := n.(*ast.IntegerNode); !ok {
+		d.fail(n, "%s: want a status code, got %s", what, describe(n))
+	}
+	v := d.integer(n, what, math.MinInt32, math.MaxInt32-1)
+	if m := checkStatus(v); m != "" {
+		d.fail(n, "%s", m)
+	}
+	return v
+}
+
+func (d *decoder) float(n ast.Node, what string) float64 {
+	n = d.unwrap(n)
+	switch x := n.(type) {
+	case *ast.FloatNode:
+		return x.Value
+	case *ast.IntegerNode:
+		f, _ := strconv.ParseFloat(x.GetToken().Value, 64)
+		return f
+	}
+	d.fail(n, "%s: want a number, got %s", what, describe(n))
+	return 0
+}
+
+func (d *decoder) duration(n ast.Node, what string) time.Duration {
+	n = d.unwrap(n)
+	switch n.(type) {
+	case *ast.IntegerNode, *ast.FloatNode:
+		d.fail(n, "%s: want a duration string such as \"250ms\", got the bare number %s", what, n.GetToken().Value)
+	}
+	s := d.str(n, what)
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		d.fail(n, "%s: invalid duration %q (want a Go duration such as \"250ms\")", what, s)
+	}
+	if v < 0 {
+		d.fail(n, "%s: %v must not be negative", what, v)
+	}
+	return v
+}
+
+// describe names the kind of a node for messages.
+func describe(n ast.Node) string {
+	switch x := n.(type) {
+	case nil:
+		return "nothing"
+	case *ast.NullNode:
+		return "nothing"
+	case *ast.StringNode:
+		return fmt.Sprintf("the string %q", x.Value)
+	case *ast.IntegerNode, *ast.FloatNode:
+		return "the number " + n.GetToken().Value
+	case *ast.BoolNode:
+		return "the boolean " + n.GetToken().Value
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	}
+	return n.Type().String()
+}
