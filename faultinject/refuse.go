@@ -2,8 +2,8 @@ package faultinject
 
 import (
 	"net"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"os"
 	"syscall"
 )
