@@ -1,0 +1,159 @@
+package retryclient
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+)
+
+const ms = time.Millisecond
+
+func TestBackoffBase(t *testing.T) {
+	cases := []struct {
+		name string
+		b    Backoff
+		want []time.Duration // attempts 1..n
+	}{
+		{"constant", Backoff{Kind: BackoffConstant, Initial: 250 * ms, Jitter: JitterNone}, []time.Duration{250 * ms, 250 * ms, 250 * ms}},
+		{"linear", Backoff{Kind: BackoffLinear, Initial: 100 * ms, Jitter: JitterNone}, []time.Duration{100 * ms, 200 * ms, 300 * ms, 400 * ms}},
+		{"exponential x2", Backoff{Kind: BackoffExponential, Initial: 100 * ms, Multiplier: 2, Jitter: JitterNone}, []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms}},
+		{"exponential x1.5", Backoff{Kind: BackoffExponential, Initial: 100 * ms, Multiplier: 1.5, Jitter: JitterNone}, []time.Duration{100 * ms, 150 * ms, 225 * ms}},
+		{"exponential capped", Backoff{Kind: BackoffExponential, Initial: 100 * ms, Multiplier: 2, Max: 300 * ms, Jitter: JitterNone}, []time.Duration{100 * ms, 200 * ms, 300 * ms, 300 * ms}},
+		{"linear capped", Backoff{Kind: BackoffLinear, Initial: time.Second, Max: 2500 * ms, Jitter: JitterNone}, []time.Duration{time.Second, 2 * time.Second, 2500 * ms}},
+		{"default", DefaultBackoff().WithJitter(JitterNone), []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, 1600 * ms, 3200 * ms, 6400 * ms, 10 * time.Second, 10 * time.Second}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []time.Duration
+			for n := 1; n <= len(tc.want); n++ {
+				got = append(got, tc.b.Delay(n, 0, nil))
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBackoffHugeAttemptsDoNotOverflow(t *testing.T) {
+	uncapped := Backoff{Kind: BackoffExponential, Initial: time.Second, Multiplier: 10, Jitter: JitterNone}
+	if d := uncapped.Delay(1000, 0, nil); d != time.Duration(math.MaxInt64) {
+		t.Errorf("uncapped attempt 1000 = %v, want the largest Duration", d)
+	}
+	capped := uncapped.WithCap(time.Minute)
+	if d := capped.Delay(1000, 0, nil); d != time.Minute {
+		t.Errorf("capped attempt 1000 = %v, want 1m", d)
+	}
+	for _, j := range []JitterKind{JitterFull, JitterEqual, JitterDecorrelated} {
+		b := capped.WithJitter(j)
+		r := rand.New(rand.NewPCG(1, 1))
+		if d := b.Delay(1000, time.Duration(math.MaxInt64), r); d < 0 || d > time.Minute {
+			t.Errorf("%s attempt 1000 = %v, want within [0, 1m]", j, d)
+		}
+	}
+}
+
+func TestJitterBounds(t *testing.T) {
+	base := Backoff{Kind: BackoffExponential, Initial: 100 * ms, Multiplier: 2, Max: 5 * time.Second}
+	cases := []struct {
+		name   string
+		jitter JitterKind
+		bounds func(attempt int, prev time.Duration) (lo, hi time.Duration)
+	}{
+		{"none", JitterNone, func(n int, _ time.Duration) (time.Duration, time.Duration) {
+			b := base.Base(n)
+			return b, b
+		}},
+		{"full", JitterFull, func(n int, _ time.Duration) (time.Duration, time.Duration) { return 0, base.Base(n) }},
+		{"equal", JitterEqual, func(n int, _ time.Duration) (time.Duration, time.Duration) {
+			b := base.Base(n)
+			return b / 2, b
+		}},
+		{"decorrelated", JitterDecorrelated, func(_ int, prev time.Duration) (time.Duration, time.Duration) {
+			return 100 * ms, min(5*time.Second, 3*max(prev, 100*ms))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := base.WithJitter(tc.jitter)
+			r := rand.New(rand.NewPCG(42, 0))
+			var sawLow, sawHigh bool
+			for trial := 0; trial < 2000; trial++ {
+				prev := time.Duration(0)
+				for n := 1; n <= 8; n++ {
+					d := b.Delay(n, prev, r)
+					lo, hi := tc.bounds(n, prev)
+					if d < lo || d > hi {
+						t.Fatalf("attempt %d (prev %v): %v outside [%v, %v]", n, prev, d, lo, hi)
+					}
+					if hi > lo {
+						q := (hi - lo) / 4
+						sawLow = sawLow || d < lo+q
+						sawHigh = sawHigh || d > hi-q
+					}
+					prev = d
+				}
+			}
+			if tc.jitter != JitterNone && !(sawLow && sawHigh) {
+				t.Errorf("delays did not spread over their range (low quarter %v, high quarter %v)", sawLow, sawHigh)
+			}
+		})
+	}
+}
+
+func TestSameSeedSameSchedule(t *testing.T) {
+	for _, j := range []JitterKind{JitterFull, JitterEqual, JitterDecorrelated} {
+		t.Run(string(j), func(t *testing.T) {
+			b := DefaultBackoff().WithJitter(j)
+			schedule := func(seed uint64) []time.Duration {
+				r := rand.New(rand.NewPCG(seed, seed))
+				var out []time.Duration
+				prev := time.Duration(0)
+				for n := 1; n <= 10; n++ {
+					prev = b.Delay(n, prev, r)
+					out = append(out, prev)
+				}
+				return out
+			}
+			a, again, other := schedule(9), schedule(9), schedule(10)
+			if !reflect.DeepEqual(a, again) {
+				t.Errorf("seed 9 gave %v then %v", a, again)
+			}
+			if reflect.DeepEqual(a, other) {
+				t.Errorf("seeds 9 and 10 gave the same schedule %v", a)
+			}
+		})
+	}
+}
+
+func TestBackoffValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		b    Backoff
+		want string
+	}{
+		{"default", DefaultBackoff(), ""},
+		{"constant", ConstantBackoff(time.Second), ""},
+		{"unknown kind", Backoff{Kind: "expo", Multiplier: 2, Jitter: JitterNone}, `retryclient: Backoff.Kind must be constant, linear or exponential, got "expo"`},
+		{"unknown jitter", Backoff{Kind: BackoffConstant, Jitter: "half"}, `retryclient: Backoff.Jitter must be none, full, equal or decorrelated, got "half"`},
+		{"negative initial", Backoff{Kind: BackoffConstant, Initial: -1, Jitter: JitterNone}, "retryclient: Backoff.Initial must be >= 0, got -1ns"},
+		{"multiplier below 1", Backoff{Kind: BackoffExponential, Multiplier: 0.5, Jitter: JitterNone}, "retryclient: Backoff.Multiplier must be a finite number >= 1, got 0.5"},
+		{"multiplier NaN", Backoff{Kind: BackoffExponential, Multiplier: math.NaN(), Jitter: JitterNone}, "retryclient: Backoff.Multiplier must be a finite number >= 1, got NaN"},
+		{"multiplier ignored by linear", Backoff{Kind: BackoffLinear, Jitter: JitterNone}, ""},
+		{"negative max", Backoff{Kind: BackoffConstant, Max: -time.Second, Jitter: JitterNone}, "retryclient: Backoff.Max must be >= 0, got -1s"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.b.Validate()
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
