@@ -2,6 +2,7 @@ package faultinject
 
 import (
 	"bufio"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -22,8 +23,8 @@ func (malformed) serve(x *exchange) {
 	brw.Flush()
 }
 
-// mock returns the error net/http's own parser gives for the same bytes.
+// mock returns the error net/http's transport gives for the same bytes.
 func (malformed) mock(x *exchange) (*http.Response, error) {
 	_, err := http.ReadResponse(bufio.NewReader(strings.NewReader(malformedResponse)), x.r)
-	return nil, err
+	return nil, fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", err)
 }
