@@ -12,20 +12,30 @@ type bubbleKey struct{}
 // bubble describes one testing/synctest bubble run by VirtualTime or opened
 // with Context.
 type bubble struct {
-	t    *testing.T
-	ended atomic.Bool // set when the bubble's body has returned
+	t       *testing.T
+	virtual bool        // a testing/synctest bubble (false: a plain test in real time)
+	ginkgo  bool        // run by VirtualTime inside a Ginkgo spec
+	ended   atomic.Bool // set when the bubble's body has returned
 }
 
-// Context returns a context for use inside a testing/synctest bubble opened
-// directly with synctest.Test: it is t.Context() and carries t, so [New]
-// registers its cleanup with t.Cleanup (which runs inside the bubble).
+// Context returns a context for plain go test users: it is t.Context() and
+// carries t, so [New] registers its cleanup with t.Cleanup and reports
+// misuse through t. Inside a bubble opened with synctest.Test it gives
+// virtual time, with cleanup running inside the bubble:
 //
 //	synctest.Test(t, func(t *testing.T) {
 //		fx := apitest.New(apitest.Context(t), scenario)
 //		...
 //	})
 func Context(t *testing.T) context.Context {
-	return context.WithValue(t.Context(), bubbleKey{}, &bubble{t: t})
+	return context.WithValue(t.Context(), bubbleKey{}, &bubble{t: t, virtual: inBubble()})
+}
+
+// inBubble reports whether the calling goroutine runs inside a
+// testing/synctest bubble, whose fake clock starts at midnight UTC on
+// 2000-01-01; a real clock is decades past that.
+func inBubble() bool {
+	return time.Now().Before(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // bubbleFrom returns the bubble ctx belongs to, or nil.

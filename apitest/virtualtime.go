@@ -73,7 +73,7 @@ func runInBubble(ctx context.Context, body func(context.Context)) {
 		}()
 		synctest.Test(t, func(t *testing.T) {
 			defer ginkgo.GinkgoRecover()
-			b := &bubble{t: t}
+			b := &bubble{t: t, virtual: true, ginkgo: true}
 			activeBubble.Store(b)
 			defer func() {
 				b.ended.Store(true)
