@@ -2,8 +2,8 @@ package faultinject
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"syscall"
