@@ -165,7 +165,11 @@ func ParsePolicy(name string, data []byte) (Policy, error) {
 		return p, nil
 	}
 	if len(file.Docs) > 1 {
-		return Policy{}, withName(name, nodeError(file.Docs[1], "a policy file holds one YAML document"))
+		e := nodeError(file.Docs[1], "a policy file holds one YAML document")
+		if tk := file.Docs[1].Start; tk != nil && tk.Position != nil {
+			e.Line, e.Column = tk.Position.Line, tk.Position.Column
+		}
+		return Policy{}, withName(name, e)
 	}
 	if err := decodePolicyNode(file.Docs[0].Body, &p); err != nil {
 		return Policy{}, withName(name, err)
