@@ -153,8 +153,8 @@ func TestParsePolicyErrorIsPositionError(t *testing.T) {
 
 func TestPolicyRoundTrips(t *testing.T) {
 	p := DefaultPolicy().WithMaxAttempts(6).WithBackoff(Backoff{Kind: BackoffLinear, Initial: 250 * time.Millisecond,
-		Multiplier: 1, Max: 3 * time.Second, Jitter: JitterDecorrelated}).WithMaxElapsed(90 * time.Second).
-		WithAttemptTimeout(1500 * time.Millisecond).WithRetryAfter(true, 0).WithRetryStatuses(503)
+		Multiplier: 1, Max: 3 * time.Second, Jitter: JitterDecorrelated}).WithMaxElapsed(90*time.Second).
+		WithAttemptTimeout(1500*time.Millisecond).WithRetryAfter(true, 0).WithRetryStatuses(503)
 	t.Run("yaml", func(t *testing.T) {
 		b, err := yaml.Marshal(p)
 		if err != nil {

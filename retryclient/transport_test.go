@@ -25,7 +25,7 @@ func noJitter() Policy {
 
 // get sends a GET through rt and returns the response (body read and
 // closed) or the error, with the virtual time it took.
-func get(t *testing.T, rt http.RoundTripper, url string) (*http.Response, string, error, time.Duration) {
+func get(t *testing.T, rt http.RoundTripper, url string) (*http.Response, string, time.Duration, error) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -34,7 +34,7 @@ func get(t *testing.T, rt http.RoundTripper, url string) (*http.Response, string
 	return send(t, rt, req)
 }
 
-func send(t *testing.T, rt http.RoundTripper, req *http.Request) (*http.Response, string, error, time.Duration) {
+func send(t *testing.T, rt http.RoundTripper, req *http.Request) (*http.Response, string, time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	resp, err := rt.RoundTrip(req)
@@ -43,14 +43,14 @@ func send(t *testing.T, rt http.RoundTripper, req *http.Request) (*http.Response
 		if resp != nil {
 			t.Errorf("RoundTrip returned both a response and error %v", err)
 		}
-		return nil, "", err, took
+		return nil, "", took, err
 	}
 	b, rerr := io.ReadAll(resp.Body)
 	if rerr != nil {
 		t.Errorf("reading final body: %v", rerr)
 	}
 	resp.Body.Close()
-	return resp, string(b), nil, took
+	return resp, string(b), took, nil
 }
 
 func wantGaps(t *testing.T, calls []call, want ...time.Duration) {
@@ -81,7 +81,7 @@ func TestTransportRetriesTransientStatusesWithExactGaps(t *testing.T) {
 		srv := startPipeServer(t, s)
 		var c collector
 		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
-		resp, body, err, took := get(t, rt, srv.URL+"/users")
+		resp, body, took, err := get(t, rt, srv.URL+"/users")
 		if err != nil || resp.StatusCode != 200 || body != "OK" {
 			t.Fatalf("got %v %q %v, want 200 OK", resp, body, err)
 		}
@@ -115,7 +115,7 @@ func TestTransportSeededJitterGivesTheScheduleBackoffComputes(t *testing.T) {
 		srv := startPipeServer(t, s)
 		p := DefaultPolicy().WithMaxAttempts(4)
 		rt := New(srv.transport, p, WithRand(rand.NewPCG(7, 7)))
-		resp, _, err, _ := get(t, rt, srv.URL+"/")
+		resp, _, _, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
 		}
@@ -134,7 +134,7 @@ func TestTransportDoesNotRetryClientErrors(t *testing.T) {
 		srv := startPipeServer(t, s)
 		var c collector
 		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
-		resp, body, err, took := get(t, rt, srv.URL+"/")
+		resp, body, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 400 || body != "Bad Request" {
 			t.Fatalf("got %v %q %v, want the 400 as is", resp, body, err)
 		}
@@ -152,7 +152,7 @@ func TestTransportDoesNotRetryPostWithoutIdempotencyKey(t *testing.T) {
 		var c collector
 		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/orders", strings.NewReader(`{"n":1}`))
-		resp, _, err, _ := send(t, rt, req)
+		resp, _, _, err := send(t, rt, req)
 		if err != nil || resp.StatusCode != 503 {
 			t.Fatalf("got %v %v, want the 503", resp, err)
 		}
@@ -185,7 +185,7 @@ func TestTransportRetriesPostWithIdempotencyKeySendingSameKeyAndBody(t *testing.
 				if tc.key != "" {
 					req.Header.Set(IdempotencyKeyHeader, tc.key)
 				}
-				resp, _, err, _ := send(t, rt, req)
+				resp, _, _, err := send(t, rt, req)
 				if err != nil || resp.StatusCode != 201 {
 					t.Fatalf("got %v %v, want 201", resp, err)
 				}
@@ -220,7 +220,7 @@ func TestTransportGeneratesOneKeyPerLogicalRequest(t *testing.T) {
 		rt := New(srv.transport, noJitter(), WithIdempotencyKeys())
 		for range 2 {
 			req, _ := http.NewRequest(http.MethodPatch, srv.URL+"/x", strings.NewReader("a"))
-			if _, _, err, _ := send(t, rt, req); err != nil {
+			if _, _, _, err := send(t, rt, req); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -237,7 +237,7 @@ func TestTransportHonoursRetryAfter(t *testing.T) {
 		srv := startPipeServer(t, s)
 		var c collector
 		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
-		resp, _, err, took := get(t, rt, srv.URL+"/")
+		resp, _, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
 		}
@@ -260,7 +260,7 @@ func TestTransportHonoursRetryAfterDate(t *testing.T) {
 		}, respond(200))
 		srv := startPipeServer(t, s)
 		rt := New(srv.transport, noJitter())
-		if _, _, err, _ := get(t, rt, srv.URL+"/"); err != nil {
+		if _, _, _, err := get(t, rt, srv.URL+"/"); err != nil {
 			t.Fatal(err)
 		}
 		wantGaps(t, s.Calls(), 5*time.Second)
@@ -273,7 +273,7 @@ func TestTransportGivesUpAtOnceOnRetryAfterAboveCap(t *testing.T) {
 		srv := startPipeServer(t, s)
 		var c collector
 		rt := New(srv.transport, noJitter().WithRetryAfter(true, 60*time.Second), WithObserver(c.observe))
-		resp, body, err, took := get(t, rt, srv.URL+"/")
+		resp, body, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 429 || body != "Too Many Requests" {
 			t.Fatalf("got %v %q %v, want the 429 with its body", resp, body, err)
 		}
@@ -294,7 +294,7 @@ func TestTransportRetriesAttemptTimeout(t *testing.T) {
 		var c collector
 		p := noJitter().WithAttemptTimeout(time.Second)
 		rt := New(srv.transport, p, WithObserver(c.observe))
-		resp, body, err, took := get(t, rt, srv.URL+"/")
+		resp, body, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 200 || body != "OK" {
 			t.Fatalf("got %v %q %v, want 200 OK (the body must stay readable after the attempt)", resp, body, err)
 		}
@@ -348,7 +348,7 @@ func TestTransportCallerCancelDuringBackoffReturnsAtOnce(t *testing.T) {
 			cancel()
 		}()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/", nil)
-		_, _, err, took := send(t, rt, req)
+		_, _, took, err := send(t, rt, req)
 		if took != 3*time.Second {
 			t.Errorf("returned after %v, want at the cancel, 3s", took)
 		}
@@ -374,7 +374,7 @@ func TestTransportCallerDeadlineIsFinalNotAnAttemptTimeout(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/", nil)
-		_, _, err, took := send(t, rt, req)
+		_, _, took, err := send(t, rt, req)
 		if took != 4*time.Second || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err %v after %v, want DeadlineExceeded at 4s", err, took)
 		}
@@ -397,7 +397,7 @@ func TestTransportMaxElapsed(t *testing.T) {
 		var c collector
 		p := DefaultPolicy().WithMaxAttempts(10).WithBackoff(ConstantBackoff(time.Second)).WithMaxElapsed(2500 * time.Millisecond)
 		rt := New(srv.transport, p, WithObserver(c.observe))
-		resp, _, err, took := get(t, rt, srv.URL+"/")
+		resp, _, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 503 {
 			t.Fatalf("got %v %v, want the last 503", resp, err)
 		}
@@ -414,7 +414,7 @@ func TestTransportMaxAttemptsReturnsLastResponse(t *testing.T) {
 		srv := startPipeServer(t, s)
 		var c collector
 		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
-		resp, body, err, _ := get(t, rt, srv.URL+"/")
+		resp, body, _, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 503 || body != "Service Unavailable" {
 			t.Fatalf("got %v %q %v, want the third response, 503, body intact", resp, body, err)
 		}
@@ -430,7 +430,7 @@ func TestTransportBudgetStopsRetries(t *testing.T) {
 		var c collector
 		rt := New(srv.transport, noJitter().WithMaxAttempts(5), WithBudget(b), WithObserver(c.observe))
 		// 4 tokens: failure → 3 (> 2, retry), failure → 2 (not > 2, stop).
-		if resp, _, err, _ := get(t, rt, srv.URL+"/"); err != nil || resp.StatusCode != 503 {
+		if resp, _, _, err := get(t, rt, srv.URL+"/"); err != nil || resp.StatusCode != 503 {
 			t.Fatalf("got %v %v", resp, err)
 		}
 		wantReasons(t, c.Timeline(), ReasonRetryableStatus, ReasonBudgetExhausted)
@@ -457,7 +457,7 @@ func TestTransportReusesConnectionAcrossAttempts(t *testing.T) {
 			respond(200))
 		srv := startPipeServer(t, s)
 		rt := New(srv.transport, noJitter())
-		if resp, _, err, _ := get(t, rt, srv.URL+"/"); err != nil || resp.StatusCode != 200 {
+		if resp, _, _, err := get(t, rt, srv.URL+"/"); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
 		}
 		if n := srv.l.dials.Load(); n != 1 {
@@ -476,7 +476,7 @@ func TestTransportLeavesCallersRequestUnmodified(t *testing.T) {
 		req.Header.Set("X-Trace", "t1")
 		before := req.Header.Clone()
 		url, ctx, getBody := req.URL.String(), req.Context(), req.GetBody
-		resp, _, err, _ := send(t, rt, req)
+		resp, _, _, err := send(t, rt, req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
 		}
@@ -533,7 +533,7 @@ func TestTransportRetriesResetConnection(t *testing.T) {
 		var c collector
 		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
 		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", strings.NewReader("v"))
-		resp, _, err, _ := send(t, rt, req)
+		resp, _, _, err := send(t, rt, req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
 		}
@@ -551,7 +551,7 @@ func TestTransportBodyTooLargeFailsBeforeSending(t *testing.T) {
 		srv := startPipeServer(t, s)
 		rt := New(srv.transport, noJitter().WithMaxBufferedBody(10))
 		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", io.MultiReader(strings.NewReader("0123456789A")))
-		_, _, err, _ := send(t, rt, req)
+		_, _, _, err := send(t, rt, req)
 		if !errors.Is(err, ErrBodyTooLarge) || Classify(err) != ClassBodyTooLarge || !strings.HasPrefix(err.Error(), "retryclient: ") {
 			t.Errorf("err = %v, want ErrBodyTooLarge", err)
 		}
@@ -560,7 +560,7 @@ func TestTransportBodyTooLargeFailsBeforeSending(t *testing.T) {
 		}
 		// Exactly at the limit is fine.
 		req, _ = http.NewRequest(http.MethodPut, srv.URL+"/", io.MultiReader(strings.NewReader("0123456789")))
-		if _, _, err, _ := send(t, rt, req); err != nil {
+		if _, _, _, err := send(t, rt, req); err != nil {
 			t.Errorf("body at the limit: %v", err)
 		}
 	})
@@ -574,7 +574,7 @@ func TestTransportInvalidPolicyFailsEveryRoundTrip(t *testing.T) {
 		if rt.Err() == nil {
 			t.Fatal("Err() = nil for MaxAttempts 0")
 		}
-		_, _, err, _ := get(t, rt, srv.URL+"/")
+		_, _, _, err := get(t, rt, srv.URL+"/")
 		if err == nil || err.Error() != "retryclient: MaxAttempts must be >= 1, got 0" {
 			t.Errorf("err = %v", err)
 		}
@@ -641,7 +641,7 @@ func TestTransportConcurrentRequests(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 20 {
 			wg.Go(func() {
-				resp, _, err, _ := get(t, rt, srv.URL+"/r/"+itoa(i))
+				resp, _, _, err := get(t, rt, srv.URL+"/r/"+itoa(i))
 				if err != nil || resp.StatusCode != 200 {
 					t.Errorf("request %d: %v %v", i, resp, err)
 				}
