@@ -20,7 +20,7 @@ func TestVirtualTimeReportsFailures(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	text := string(out)
 	if err == nil {
-		t.Fatalf("the bridge suite passed, but four of its specs fail on purpose:\n%s", text)
+		t.Fatalf("the bridge suite passed, but eight of its specs fail on purpose:\n%s", text)
 	}
 	for _, want := range []*regexp.Regexp{
 		// A failed Expect fails its spec with Gomega's message.
@@ -31,8 +31,13 @@ func TestVirtualTimeReportsFailures(t *testing.T) {
 		regexp.MustCompile(`\[FAILED\] apitest.VirtualTime: the spec's bubble failed its \*testing.T`),
 		// A panic is reported as a panicked spec.
 		regexp.MustCompile(`(?s)\[PANICKED\].*boom inside the bubble`),
+		// Misuse of a Fixture across nodes or bubbles is named.
+		regexp.MustCompile(`\[FAILED\] apitest: Client called inside an apitest.VirtualTime node on a Fixture created outside its bubble`),
+		regexp.MustCompile(`\[FAILED\] apitest: URL called on a Fixture that was already closed: its node has ended`),
+		regexp.MustCompile(`\[FAILED\] apitest.New: called inside an apitest.VirtualTime node with a context that is not the node's`),
+		regexp.MustCompile(`\[FAILED\] apitest.New: WithTCP cannot be used inside an apitest.VirtualTime node`),
 		// The suite kept running after all of them.
-		regexp.MustCompile(`Ran 5 of 5 Specs.*\n.*FAIL! -- 1 Passed \| 4 Failed`),
+		regexp.MustCompile(`Ran 9 of 9 Specs.*\n.*FAIL! -- 1 Passed \| 8 Failed`),
 	} {
 		if !want.MatchString(text) {
 			t.Errorf("bridge suite output does not match %q", want)

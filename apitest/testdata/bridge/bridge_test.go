@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/retrylab/retrylab/apitest"
+	fi "github.com/retrylab/retrylab/faultinject"
 )
 
 func TestBridge(t *testing.T) {
@@ -40,5 +41,35 @@ var _ = Describe("failures", func() {
 
 	It("passes", apitest.VirtualTime, func(ctx context.Context) {
 		time.Sleep(time.Hour)
+	})
+})
+
+var _ = Describe("misuse", func() {
+	Context("a Fixture made in a real-time BeforeEach", func() {
+		var fx *apitest.Fixture
+		BeforeEach(func(ctx SpecContext) {
+			fx = apitest.New(ctx, fi.NewScenario("shared").Route("GET /x", fi.Status(200)).MustBuild())
+		})
+		It("used in a VirtualTime It", apitest.VirtualTime, func(ctx context.Context) {
+			_ = fx.Client()
+		})
+	})
+
+	Context("a Fixture made in a VirtualTime BeforeEach", apitest.VirtualTime, func() {
+		var fx *apitest.Fixture
+		BeforeEach(func(ctx context.Context) {
+			fx = apitest.New(ctx, fi.NewScenario("shared").Route("GET /x", fi.Status(200)).MustBuild())
+		})
+		It("used in another bubble", func(ctx context.Context) {
+			_ = fx.URL("/x")
+		})
+	})
+
+	It("New with a context that is not the node's", apitest.VirtualTime, func(ctx context.Context) {
+		apitest.New(context.Background(), fi.NewScenario("x").Route("GET /x", fi.Status(200)).MustBuild())
+	})
+
+	It("WithTCP in a bubble", apitest.VirtualTime, func(ctx context.Context) {
+		apitest.New(ctx, fi.NewScenario("x").Route("GET /x", fi.Status(200)).MustBuild(), apitest.WithTCP())
 	})
 })
