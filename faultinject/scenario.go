@@ -3,6 +3,8 @@ package faultinject
 import (
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -172,6 +174,9 @@ func (s *Scenario) Validate() error {
 	mux := http.NewServeMux()
 	for i := range s.Routes {
 		r := &s.Routes[i]
+		if seen[r.Pattern] {
+			return fail("duplicate route %q", r.Pattern)
+		}
 		if m := checkPattern(mux, r.Pattern); m != "" {
 			return fail("%s", m)
 		}
@@ -244,6 +249,9 @@ func checkAfter(a After) string {
 	return fmt.Sprintf("unknown after mode %d", a.Mode)
 }
 
+// registeredAt matches the source locations in ServeMux's conflict panics.
+var registeredAt = regexp.MustCompile(` \(registered at [^)]*\)`)
+
 // checkPattern registers pattern on mux and reports why it is not usable.
 func checkPattern(mux *http.ServeMux, pattern string) (msg string) {
 	if strings.TrimSpace(pattern) == "" {
@@ -251,7 +259,10 @@ func checkPattern(mux *http.ServeMux, pattern string) (msg string) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			msg = fmt.Sprintf("bad route pattern %q: %v", pattern, strings.TrimPrefix(fmt.Sprint(r), "pattern "+pattern+": "))
+			why := registeredAt.ReplaceAllString(fmt.Sprint(r), "")
+			why = strings.ReplaceAll(strings.TrimPrefix(why, "pattern "+strconv.Quote(pattern)+" "), ":\n", ": ")
+			why, _, _ = strings.Cut(why, "\n")
+			msg = fmt.Sprintf("bad route pattern %q: %s", pattern, why)
 		}
 	}()
 	mux.Handle(pattern, http.NotFoundHandler())

@@ -63,7 +63,17 @@ func (d *decoder) failAt(tk *token.Token, format string, args ...any) {
 
 func (d *decoder) fail(n ast.Node, format string, args ...any) {
 	var tk *token.Token
-	if n != nil {
+	switch m := n.(type) {
+	case *ast.MappingNode: // point at the first key, not at a colon
+		if len(m.Values) > 0 && !m.IsFlowStyle {
+			tk = m.Values[0].Key.GetToken()
+		} else {
+			tk = m.GetToken()
+		}
+	case *ast.MappingValueNode:
+		tk = m.Key.GetToken()
+	case nil:
+	default:
 		tk = n.GetToken()
 	}
 	d.failAt(tk, format, args...)
@@ -79,7 +89,7 @@ func (d *decoder) scenario(data []byte) (s *Scenario, err error) {
 			s, err = nil, de.err
 		}
 	}()
-	f, perr := parser.ParseBytes(data, 0)
+	f, perr := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if perr != nil {
 		var ye yaml.Error
 		if errors.As(perr, &ye) {
@@ -87,11 +97,14 @@ func (d *decoder) scenario(data []byte) (s *Scenario, err error) {
 		}
 		d.failAt(nil, "%v", perr)
 	}
-	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
-		d.failAt(nil, "want one YAML document holding a scenario mapping, found %d", len(f.Docs))
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		d.failAt(nil, "empty scenario: want a mapping with routes")
+	}
+	if len(f.Docs) > 1 {
+		d.fail(f.Docs[1], "want one YAML document, found %d", len(f.Docs))
 	}
 	s = &Scenario{Source: d.name}
-	d.mapping(f.Docs[0].Body, []string{"name", "seed", "unmatched", "routes", "chaos"}, func(key string, k, v ast.Node) {
+	d.mapping(f.Docs[0].Body, "scenario", []string{"name", "seed", "unmatched", "routes", "chaos"}, func(key string, k, v ast.Node) {
 		switch key {
 		case "name":
 			s.Name = d.str(v, key)
@@ -120,7 +133,7 @@ func (d *decoder) scenario(data []byte) (s *Scenario, err error) {
 func (d *decoder) route(n ast.Node, prev []Route) Route {
 	var r Route
 	var patternNode, stepsNode ast.Node
-	d.mapping(n, []string{"route", "steps", "after"}, func(key string, k, v ast.Node) {
+	d.mapping(n, "route entry", []string{"route", "steps", "after"}, func(key string, k, v ast.Node) {
 		switch key {
 		case "route":
 			r.Pattern, patternNode = d.str(v, key), v
@@ -136,6 +149,9 @@ func (d *decoder) route(n ast.Node, prev []Route) Route {
 	}
 	mux := http.NewServeMux()
 	for _, p := range prev {
+		if p.Pattern == r.Pattern {
+			d.fail(patternNode, "duplicate route %q", r.Pattern)
+		}
 		mux.Handle(p.Pattern, http.NotFoundHandler())
 	}
 	if m := checkPattern(mux, r.Pattern); m != "" {
@@ -176,7 +192,11 @@ func (d *decoder) step(n ast.Node, chaos bool) Step {
 		fields = append([]string{"route", "probability"}, stepFields[2:]...)
 		fields = append(fields, "respond")
 	}
-	d.mapping(n, fields, func(key string, k, v ast.Node) {
+	what := "step"
+	if chaos {
+		what = "chaos entry"
+	}
+	d.mapping(n, what, fields, func(key string, k, v ast.Node) {
 		switch key {
 		case "respond":
 			st.Respond.Status, statusNode = d.status(v, key), v
@@ -272,7 +292,7 @@ func (d *decoder) chaos(n ast.Node, s *Scenario) Chaos {
 
 func (d *decoder) headers(v ast.Node) http.Header {
 	h := http.Header{}
-	d.mapping(v, nil, func(key string, k, val ast.Node) {
+	d.mapping(v, "headers", nil, func(key string, k, val ast.Node) {
 		if sq, ok := val.(*ast.SequenceNode); ok {
 			for _, item := range sq.Values {
 				h.Add(key, d.scalar(item, key))
@@ -310,8 +330,8 @@ func (d *decoder) key(e *ast.MappingValueNode) string {
 
 // mapping calls f for each entry of a mapping, rejecting duplicate keys and,
 // when known is not nil, keys outside known.
-func (d *decoder) mapping(n ast.Node, known []string, f func(key string, k, v ast.Node)) {
-	mv, _ := d.entries(n, "value")
+func (d *decoder) mapping(n ast.Node, what string, known []string, f func(key string, k, v ast.Node)) {
+	mv, _ := d.entries(n, what)
 	seen := map[string]bool{}
 	for _, e := range mv {
 		key := d.key(e)
