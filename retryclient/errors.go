@@ -69,3 +69,14 @@ func (e *GiveUpError) Unwrap() error { return e.LastErr }
 func (e *GiveUpError) GomegaString() string {
 	return e.Error() + "\n" + e.Timeline.String()
 }
+
+// StatusError reports a response with a retryable status to a [Breaker].
+type StatusError struct {
+	// Status is the response status code.
+	Status int
+}
+
+// Error renders "retryclient: retryable status 503 Service Unavailable".
+func (e *StatusError) Error() string {
+	return "retryclient: retryable status " + statusText(e.Status)
+}

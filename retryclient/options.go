@@ -69,16 +69,21 @@ func WithBudget(b *Budget) Option {
 }
 
 // Breaker is a two-step circuit breaker. Allow is called before every
-// attempt; a non-nil error refuses the attempt, otherwise done is called
-// with whether the attempt succeeded. *gobreaker.TwoStepCircuitBreaker from
+// attempt: a non-nil error refuses the attempt; otherwise done is called
+// once the attempt's outcome is known, with nil for a success and a non-nil
+// error for a failure. *gobreaker.TwoStepCircuitBreaker[T] from
 // github.com/sony/gobreaker/v2 satisfies it.
 type Breaker interface {
-	Allow() (done func(success bool), err error)
+	Allow() (done func(err error), err error)
 }
 
-// WithBreaker consults b before every attempt. A refused attempt ends the
-// logical request with [ReasonCircuitOpen]; an attempt counts as a success
-// for the breaker when it produced a response whose status is not retryable.
+// WithBreaker consults b before every attempt. An attempt counts as a
+// failure when it produced a retryable status (done receives a
+// [*StatusError]) or an error (done receives it; use gobreaker's IsExcluded
+// to ignore context.Canceled), and as a success otherwise. A refused
+// attempt ends the logical request with a [*GiveUpError] whose Reason is
+// [ReasonCircuitOpen] and whose LastErr is the breaker's error; the
+// response of the attempt before it, if any, has already been discarded.
 func WithBreaker(b Breaker) Option {
 	return func(t *Transport) { t.breaker = b }
 }

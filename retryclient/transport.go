@@ -140,7 +140,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		lastStatus int
 	)
 	for n := 1; ; n++ {
-		var done func(bool)
+		var done func(error)
 		if t.breaker != nil {
 			d, err := t.breaker.Allow()
 			if err != nil {
@@ -176,7 +176,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 					cancel()
 				}
 				if done != nil {
-					done(true)
+					done(nil)
 				}
 				return nil, t.giveUp(ctx, req, n-1, lastStatus, err, ReasonBodyNotReplayable, timeline)
 			}
@@ -234,7 +234,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		if done != nil {
-			done(!failure && (err == nil || dec.Class == ClassCanceled))
+			switch {
+			case err != nil:
+				done(err)
+			case failure:
+				done(&StatusError{Status: o.Status})
+			default:
+				done(nil)
+			}
 		}
 
 		if t.observer != nil || t.logger != nil || dec.Retry || resp == nil {
