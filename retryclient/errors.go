@@ -1,7 +1,9 @@
 package retryclient
 
 import (
+	"context"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -64,6 +66,17 @@ func (e *GiveUpError) Error() string {
 // Unwrap returns LastErr, so errors.Is(err, context.DeadlineExceeded) and
 // errors.As work through a GiveUpError.
 func (e *GiveUpError) Unwrap() error { return e.LastErr }
+
+// Timeout reports whether the last error was a timeout (a deadline, or a
+// net.Error that says so), so that *url.Error.Timeout and net.Error checks
+// keep working through a GiveUpError.
+func (e *GiveUpError) Timeout() bool {
+	if errors.Is(e.LastErr, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(e.LastErr, &ne) && ne.Timeout()
+}
 
 // GomegaString renders the error and its timeline for Gomega failures.
 func (e *GiveUpError) GomegaString() string {

@@ -210,6 +210,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				if !errors.Is(err, ctx.Err()) {
 					err = ctx.Err()
 				}
+			//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
+			case closed(req.Cancel):
+				o.Class = ClassCanceled
 			case cancel != nil && attemptCtx.Err() != nil:
 				o.Class = ClassTimeout
 			default:
@@ -299,7 +302,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if cancel != nil {
 			cancel()
 		}
-		if err := sleep(ctx, dec.Delay); err != nil {
+		//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
+		if err := sleep(ctx, req.Cancel, dec.Delay); err != nil {
 			return nil, t.giveUp(ctx, req, n, lastStatus, err, ReasonCanceled, timeline)
 		}
 		prevDelay = dec.Delay
@@ -344,18 +348,42 @@ func (t *Transport) log(ctx context.Context, a Attempt, failed bool) {
 	t.logger.LogAttrs(ctx, slog.LevelWarn, "retryclient: giving up", attrs...)
 }
 
-// sleep waits d, or returns ctx's error as soon as ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
+// errRequestCanceled is returned when Request.Cancel interrupts a sleep.
+var errRequestCanceled = errors.New("retryclient: request canceled through Request.Cancel")
+
+// sleep waits d, or returns as soon as ctx is done or cancel is closed.
+func sleep(ctx context.Context, cancel <-chan struct{}, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if closed(cancel) {
+		return errRequestCanceled
+	}
 	if d <= 0 {
-		return ctx.Err()
+		return nil
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-cancel:
+		return errRequestCanceled
 	case <-timer.C:
 		return nil
+	}
+}
+
+// closed reports whether ch is closed; a nil ch is never closed.
+func closed(ch <-chan struct{}) bool {
+	if ch == nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -1,0 +1,149 @@
+package retryclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// failingDialer returns err from every dial and counts them.
+type failingDialer struct {
+	err   error
+	dials atomic.Int32
+}
+
+func (d *failingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.dials.Add(1)
+	return nil, d.err
+}
+
+func TestTransportPermanentDialErrorsAreNotRetried(t *testing.T) {
+	cases := []struct {
+		name   string
+		err    error
+		policy Policy
+		class  ErrorClass
+		dials  int32
+		reason Reason
+	}{
+		{"dns not found", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}},
+			noJitter(), ClassDNS, 1, ReasonNotRetryableError},
+		{"dns not found, RetryDNSErrors", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}},
+			noJitter().WithRetryDNSErrors(true), ClassDNS, 3, ReasonMaxAttempts},
+		{"dns temporary", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "server misbehaving", IsTemporary: true}},
+			noJitter(), ClassConnection, 3, ReasonMaxAttempts},
+		{"tls certificate", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}},
+			noJitter(), ClassTLS, 1, ReasonNotRetryableError},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := &failingDialer{err: tc.err}
+				tr := &http.Transport{DialContext: d.DialContext}
+				defer tr.CloseIdleConnections()
+				_, _, _, err := get(t, New(tr, tc.policy), "http://api.test/")
+				var gu *GiveUpError
+				if !errors.As(err, &gu) {
+					t.Fatalf("err = %v, want GiveUpError", err)
+				}
+				if d.dials.Load() != tc.dials || gu.Reason != tc.reason || gu.Timeline[len(gu.Timeline)-1].ErrClass != tc.class {
+					t.Errorf("%d dials, reason %s, class %s; want %d, %s, %s\n%s", d.dials.Load(), gu.Reason,
+						gu.Timeline[len(gu.Timeline)-1].ErrClass, tc.dials, tc.reason, tc.class, gu.Timeline)
+				}
+				if !errors.Is(err, tc.err) {
+					t.Errorf("errors.Is(err, dial error) = false: %v", err)
+				}
+			})
+		})
+	}
+}
+
+func TestTransportHTTPClientTimeoutIsFinal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScript(hang(), respond(200))
+		srv := startPipeServer(t, s)
+		client := &http.Client{Transport: New(srv.transport, noJitter().WithAttemptTimeout(time.Minute)), Timeout: 3 * time.Second}
+		start := time.Now()
+		_, err := client.Get(srv.URL + "/")
+		// http.Client may flatten the error behind its timeout into text, so
+		// only the message is sure to show the GiveUpError.
+		if err == nil || !strings.Contains(err.Error(), "gave up after 1 attempt") || !strings.Contains(err.Error(), "(canceled)") ||
+			time.Since(start) != 3*time.Second {
+			t.Errorf("err %v after %v, want a canceled give-up at 3s", err, time.Since(start))
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("err %v is not a timeout net.Error", err)
+		}
+		if len(s.Calls()) != 1 {
+			t.Errorf("%d calls, want 1", len(s.Calls()))
+		}
+	})
+}
+
+func TestTransportGetBodyFailureStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScript(respond(503), respond(200))
+		srv := startPipeServer(t, s)
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", strings.NewReader("v"))
+		boom := errors.New("body source gone")
+		req.GetBody = func() (io.ReadCloser, error) { return nil, boom }
+		_, _, _, err := send(t, New(srv.transport, noJitter()), req)
+		var gu *GiveUpError
+		if !errors.As(err, &gu) || gu.Reason != ReasonBodyNotReplayable || !errors.Is(err, boom) || gu.LastStatus != 503 || gu.Attempts != 1 {
+			t.Errorf("err = %#v, want body-not-replayable after 1 attempt", err)
+		}
+	})
+}
+
+func TestTransportRedactsPasswordsInAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := startPipeServer(t, newScript(respond(200)))
+		var c collector
+		_, _, _, _ = get(t, New(srv.transport, noJitter(), WithObserver(c.observe)), "http://user:secret@pipe.test/x")
+		if u := c.Timeline()[0].URL; strings.Contains(u, "secret") {
+			t.Errorf("URL %q leaks the password", u)
+		}
+	})
+}
+
+type idleCloser struct {
+	http.RoundTripper
+	closed int
+}
+
+func (c *idleCloser) CloseIdleConnections() { c.closed++ }
+
+func TestTransportForwardsCloseIdleConnections(t *testing.T) {
+	ic := &idleCloser{RoundTripper: http.DefaultTransport}
+	New(ic, DefaultPolicy()).CloseIdleConnections()
+	if ic.closed != 1 {
+		t.Errorf("CloseIdleConnections reached next %d times, want 1", ic.closed)
+	}
+	New(roundTripFunc(nil), DefaultPolicy()).CloseIdleConnections() // no such method: no panic
+	if New(nil, DefaultPolicy()).next != http.DefaultTransport {
+		t.Error("New(nil, …) does not use http.DefaultTransport")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestNewCopiesRetryStatuses(t *testing.T) {
+	p := DefaultPolicy().WithRetryStatuses(503)
+	rt := New(nil, p)
+	p.RetryStatuses[0] = 404
+	if got := rt.Policy().RetryStatuses; len(got) != 1 || got[0] != 503 {
+		t.Errorf("Transport policy statuses %v changed with the caller's slice", got)
+	}
+}
