@@ -1,7 +1,9 @@
 package retryclient
 
 import (
+	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 )
@@ -127,5 +129,34 @@ func TestBudget(t *testing.T) {
 	}
 	if c := NewBudget(0, -1); c.Tokens() != 1 {
 		t.Errorf("NewBudget(0, -1) tokens %v, want clamped to 1", c.Tokens())
+	}
+}
+
+func TestBudgetApply(t *testing.T) {
+	p := noJitter().WithMaxAttempts(10)
+	b := NewBudget(4, 1)
+	cases := []struct {
+		name       string
+		o          Outcome
+		wantReason Reason
+		wantTokens float64
+	}{
+		{"503 takes a token, retry allowed", Outcome{Attempt: 1, Method: "GET", Status: 503}, ReasonRetryableStatus, 3},
+		{"404 leaves tokens alone", Outcome{Attempt: 1, Method: "GET", Status: 404}, ReasonNotRetryableStatus, 3},
+		{"503 at the last attempt still takes one", Outcome{Attempt: 10, Method: "GET", Status: 503}, ReasonMaxAttempts, 2},
+		{"200 gives one back", Outcome{Attempt: 1, Method: "GET", Status: 200}, ReasonSuccess, 3},
+		{"reset takes a token", Outcome{Attempt: 1, Method: "GET", Err: io.EOF}, ReasonBudgetExhausted, 2},
+		{"canceled leaves tokens alone", Outcome{Attempt: 1, Method: "GET", Err: context.Canceled}, ReasonCanceled, 2},
+	}
+	for _, tc := range cases {
+		d := b.Apply(p, tc.o, p.Decide(tc.o))
+		if d.Reason != tc.wantReason || b.Tokens() != tc.wantTokens || (d.Reason == ReasonBudgetExhausted && (d.Retry || d.Delay != 0)) {
+			t.Errorf("%s: %+v with %v tokens; want %s with %v", tc.name, d, b.Tokens(), tc.wantReason, tc.wantTokens)
+		}
+	}
+	var nilBudget *Budget
+	d := Decision{Retry: true, Delay: time.Second, Reason: ReasonRetryableStatus}
+	if got := nilBudget.Apply(p, Outcome{Status: 503}, d); got != d {
+		t.Errorf("nil budget changed the decision: %+v", got)
 	}
 }

@@ -62,3 +62,26 @@ func (b *Budget) AllowRetry() bool {
 	defer b.mu.Unlock()
 	return b.tokens > b.max/2
 }
+
+// Apply records the outcome o of an attempt decided as d under p, and
+// returns d, changed to stop with [ReasonBudgetExhausted] when d retries but
+// no retry is left. It is what the Transport does after [Policy.Decide], for
+// simulators that call Decide themselves: a retryable failure (a status in
+// p.RetryStatuses, or an error of a class p retries) takes a token whether
+// or not it is retried; a [ReasonSuccess] gives tokenRatio back; other
+// outcomes (a 404, a cancellation) leave the tokens alone. A nil Budget
+// returns d unchanged.
+func (b *Budget) Apply(p Policy, o Outcome, d Decision) Decision {
+	if b == nil {
+		return d
+	}
+	switch {
+	case p.failure(o, d):
+		if !b.RecordFailure() && d.Retry {
+			d.Retry, d.Delay, d.Reason = false, 0, ReasonBudgetExhausted
+		}
+	case d.Reason == ReasonSuccess:
+		b.RecordSuccess()
+	}
+	return d
+}

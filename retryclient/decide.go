@@ -195,3 +195,12 @@ func (p Policy) Decide(o Outcome) Decision {
 	d.Delay = delay
 	return d
 }
+
+// failure reports whether outcome o, decided as d, is a retryable failure
+// under p, whether or not it is retried.
+func (p Policy) failure(o Outcome, d Decision) bool {
+	if o.Err != nil {
+		return p.retryableClass(d.Class)
+	}
+	return o.Status != 0 && p.retryableStatus(o.Status)
+}

@@ -225,16 +225,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		dec := p.Decide(o)
 
-		failure := err == nil && p.retryableStatus(o.Status) || err != nil && p.retryableClass(dec.Class)
+		failure := p.failure(o, dec)
 		if t.budget != nil {
-			switch {
-			case failure:
-				if !t.budget.RecordFailure() && dec.Retry {
-					dec.Retry, dec.Delay, dec.Reason = false, 0, ReasonBudgetExhausted
-				}
-			case dec.Reason == ReasonSuccess:
-				t.budget.RecordSuccess()
-			}
+			dec = t.budget.Apply(*p, o, dec)
 		}
 		if done != nil {
 			switch {
