@@ -159,16 +159,20 @@ type meta struct {
 	bodySum string
 	connID  uint64
 	reused  bool
+	header  http.Header // journaled as is; the request's own when nil
 }
+
+// emptySHA256 is the SHA-256 of no bytes.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // readBody consumes and hashes r's body, keeping none of it.
 func readBody(r *http.Request) meta {
-	h := sha256.New()
-	var n int64
-	if r.Body != nil {
-		n, _ = io.Copy(h, r.Body)
-		r.Body.Close()
+	if r.Body == nil || r.Body == http.NoBody {
+		return meta{bodySum: emptySHA256}
 	}
+	h := sha256.New()
+	n, _ := io.Copy(h, r.Body)
+	r.Body.Close()
 	return meta{bodyLen: n, bodySum: hex.EncodeToString(h.Sum(nil))}
 }
 
@@ -191,12 +195,16 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 		Start:          now,
 		Method:         r.Method,
 		Path:           r.URL.Path,
-		Header:         r.Header.Clone(),
+		Header:         m.header,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 		BodyLen:        m.bodyLen,
 		BodySHA256:     m.bodySum,
 		ConnID:         m.connID,
 		Reused:         m.reused,
+	}
+	if c.Header == nil {
+		// A server's request header is not reused once the handler returns.
+		c.Header = r.Header
 	}
 	if v := r.Header.Get(e.attemptHeader); v != "" {
 		c.Attempt, _ = strconv.Atoi(v)

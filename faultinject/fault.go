@@ -99,13 +99,13 @@ func (x *exchange) waitFor(c <-chan time.Time) abortReason {
 	}
 }
 
-// header returns the response header of the step, with Retry-After and
-// Connection: close as configured, and records the Retry-After sent.
-func (x *exchange) header() http.Header {
+// header adds the step's response header to h, with Retry-After and
+// Connection: close as configured, and journals the status and Retry-After
+// about to be sent.
+func (x *exchange) header(h http.Header) (status int) {
 	rs := &x.step.Respond
-	h := rs.Header.Clone()
-	if h == nil {
-		h = http.Header{}
+	for k, v := range rs.Header {
+		h[k] = v
 	}
 	switch {
 	case rs.RetryAfterDate != 0:
@@ -117,27 +117,17 @@ func (x *exchange) header() http.Header {
 	if x.closeConn {
 		h.Set("Connection", "close")
 	}
-	x.call.retryAfter(h.Get("Retry-After"))
-	return h
-}
-
-func (x *exchange) status() int {
-	if x.step.Respond.Status == 0 {
-		return http.StatusOK
+	status = x.step.Respond.Status
+	if status == 0 {
+		status = http.StatusOK
 	}
-	return x.step.Respond.Status
+	x.call.sent(status, h.Get("Retry-After"))
+	return status
 }
 
 // writeResponse sends the step's response through the ResponseWriter.
 func (x *exchange) writeResponse() {
-	h := x.header()
-	dst := x.w.Header()
-	for k, v := range h {
-		dst[k] = v
-	}
-	st := x.status()
-	x.call.sent(st)
-	x.w.WriteHeader(st)
+	x.w.WriteHeader(x.header(x.w.Header()))
 	x.w.Write(x.step.Respond.Body)
 }
 
@@ -145,8 +135,8 @@ func (x *exchange) writeResponse() {
 // response, announcing the full body length, for faults that write to a
 // hijacked connection.
 func (x *exchange) head() []byte {
-	h := x.header()
-	st := x.status()
+	h := http.Header{}
+	st := x.header(h)
 	h.Set("Content-Length", strconv.Itoa(len(x.step.Respond.Body)))
 	if h.Get("Date") == "" {
 		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
@@ -155,7 +145,6 @@ func (x *exchange) head() []byte {
 	fmt.Fprintf(&b, "HTTP/1.1 %03d %s\r\n", st, http.StatusText(st))
 	h.Write(&b)
 	b.WriteString("\r\n")
-	x.call.sent(st)
 	return []byte(b.String())
 }
 

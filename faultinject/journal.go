@@ -81,15 +81,9 @@ func (j *Journal) add(c *Call) *callHandle {
 	return &callHandle{j: j, c: c}
 }
 
-func (h *callHandle) sent(status int) {
+func (h *callHandle) sent(status int, retryAfter string) {
 	h.j.mu.Lock()
-	h.c.Status = status
-	h.j.mu.Unlock()
-}
-
-func (h *callHandle) retryAfter(v string) {
-	h.j.mu.Lock()
-	h.c.RetryAfter = v
+	h.c.Status, h.c.RetryAfter = status, retryAfter
 	h.j.mu.Unlock()
 }
 

@@ -29,7 +29,9 @@ func Register(mt *httpmock.MockTransport, s *Scenario, opts ...Option) *Journal 
 		if e.refuseDial() {
 			return nil, errRefused("tcp", req.URL.Host)
 		}
-		p := e.dispatch(req, readBody(req))
+		m := readBody(req)
+		m.header = req.Header.Clone() // the caller owns req.Header
+		p := e.dispatch(req, m)
 		defer p.call.end()
 		x := &exchange{ctx: req.Context(), r: req, step: p.step, call: p.call, start: p.start}
 		if x.gone(x.wait(p.step.Delay)) {
@@ -77,9 +79,8 @@ func patternRegexp(path string) *regexp.Regexp {
 // mockResponse returns the step's response with the given body, as an
 // http.Client would receive it.
 func (x *exchange) mockResponse(body io.ReadCloser) *http.Response {
-	h := x.header()
-	st := x.status()
-	x.call.sent(st)
+	h := http.Header{}
+	st := x.header(h)
 	return &http.Response{
 		Status:        fmt.Sprintf("%d %s", st, http.StatusText(st)),
 		StatusCode:    st,

@@ -36,13 +36,8 @@ func chunking(st *Step) (int, time.Duration) {
 }
 
 func (slowBody) serve(x *exchange) {
-	h := x.header()
-	h.Set("Content-Length", strconv.Itoa(len(x.step.Respond.Body)))
-	for k, v := range h {
-		x.w.Header()[k] = v
-	}
-	st := x.status()
-	x.call.sent(st)
+	st := x.header(x.w.Header())
+	x.w.Header().Set("Content-Length", strconv.Itoa(len(x.step.Respond.Body)))
 	x.w.WriteHeader(st)
 	rc := http.NewResponseController(x.w)
 	rc.Flush()
