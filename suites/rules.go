@@ -1,0 +1,436 @@
+package suites
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/retrylab/retrylab/faultinject"
+	"github.com/retrylab/retrylab/internal/rules"
+)
+
+// Rule is one rule of retry behaviour that RetryConformance checks. Check is
+// framework-free: it returns nil or an error naming the rule, the scenario
+// and the server's timeline. It must run inside a testing/synctest bubble
+// (or with a lot of patience): the scenarios wait for seconds.
+type Rule struct {
+	// Name says the rule in a few words; it is the spec's text.
+	Name string
+	// Universal rules apply to every client; the others only when Applies
+	// says the Promise declares what they check.
+	Universal bool
+	Applies   func(Promise) bool
+	Check     func(ctx context.Context, s Subject) error
+}
+
+// Rules returns every rule, in the order RetryConformance registers them.
+func Rules() []Rule {
+	always := func(Promise) bool { return true }
+	return []Rule{
+		{Name: "does not retry a non-transient 4xx", Universal: true, Applies: always, Check: checkNo4xxRetry},
+		{Name: "does not retry 501 or 505", Universal: true, Applies: always, Check: checkNo5xxPermanentRetry},
+		{Name: "does not retry a POST or PATCH without an Idempotency-Key", Universal: true, Applies: always, Check: checkNoUnkeyedRetry},
+		{Name: "waits before every retry", Universal: true, Applies: always, Check: checkWaitsBeforeRetry},
+		{Name: "sends the same body and Idempotency-Key on every attempt", Universal: true, Applies: always, Check: checkSameBodyAndKey},
+		{Name: "closes the bodies of the responses it discards", Universal: true, Applies: always, Check: checkClosesDiscarded},
+		{Name: "stops at once when the caller cancels", Universal: true, Applies: always, Check: checkCancellation},
+		{Name: "never makes more attempts than promised", Applies: func(p Promise) bool { return p.MaxAttempts > 0 }, Check: checkAtMostAttempts},
+		{Name: "makes the promised attempts on transient failures", Applies: func(p Promise) bool { return p.MaxAttempts > 1 }, Check: checkAtLeastAttempts},
+		{Name: "keeps its waits inside the promised envelope", Applies: func(p Promise) bool { return p.InitialBackoff > 0 && p.MaxAttempts > 2 }, Check: checkEnvelope},
+		{Name: "honours Retry-After in seconds", Applies: func(p Promise) bool { return p.RetryAfter }, Check: checkRetryAfterSeconds},
+		{Name: "honours Retry-After as an HTTP-date", Applies: func(p Promise) bool { return p.RetryAfter }, Check: checkRetryAfterDate},
+		{Name: "never sleeps beyond its Retry-After cap", Applies: func(p Promise) bool { return p.RetryAfter && p.RetryAfterCap > 0 }, Check: checkRetryAfterCap},
+		{Name: "retries a POST that carries an Idempotency-Key", Applies: func(p Promise) bool { return p.IdempotencyKeys && p.MaxAttempts > 1 }, Check: checkKeyedRetry},
+		{Name: "abandons a hung attempt at its attempt timeout", Applies: func(p Promise) bool { return p.AttemptTimeout > 0 && p.MaxAttempts > 1 }, Check: checkAttemptTimeout},
+	}
+}
+
+// exchange is one request sent by a check through the subject.
+type exchange struct {
+	srv     *faultinject.Server
+	tracker *bodyTracker
+	status  int
+	err     error
+	took    time.Duration
+}
+
+// send starts a pipe server for s, builds the subject's client on it, sends
+// one request and closes everything. It returns what happened and the
+// server's calls.
+func send(ctx context.Context, subj Subject, s *faultinject.Scenario, method, path string, body []byte, header http.Header) (*exchange, []faultinject.Call) {
+	srv := faultinject.NewPipeServer(s)
+	defer srv.Close()
+	tr := &bodyTracker{next: srv.Transport()}
+	client := subj.Client(tr)
+	x := &exchange{srv: srv, tracker: tr}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, rd)
+	if err != nil {
+		x.err = err
+		return x, nil
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	x.took = time.Since(start)
+	if err != nil {
+		x.err = err
+	} else {
+		x.status = resp.StatusCode
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	client.CloseIdleConnections()
+	srv.Close()
+	return x, srv.Journal().Calls()
+}
+
+// violation builds a rule's error.
+func violation(rule, scenario string, calls []faultinject.Call, format string, args ...any) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rule %q broken on scenario %q: ", rule, scenario)
+	fmt.Fprintf(&b, format, args...)
+	b.WriteString("\nserver timeline:")
+	if len(calls) == 0 {
+		b.WriteString(" (no calls)")
+	}
+	var t0 time.Time
+	for i, c := range calls {
+		if i == 0 {
+			t0 = c.Start
+		}
+		fmt.Fprintf(&b, "\n  #%d +%v %s %s → %s", c.Seq, c.Start.Sub(t0), c.Method, c.Path, describeCall(c))
+	}
+	return errors.New(b.String())
+}
+
+func describeCall(c faultinject.Call) string {
+	var s string
+	switch {
+	case c.Action == "respond" || c.Action == "unmatched":
+		s = fmt.Sprint(c.Status)
+	case c.Status != 0:
+		s = fmt.Sprintf("%s (%d)", c.Action, c.Status)
+	default:
+		s = c.Action
+	}
+	if c.RetryAfter != "" {
+		s += " Retry-After: " + c.RetryAfter
+	}
+	if c.Outcome != "" {
+		s += " (" + c.Outcome + ")"
+	}
+	if c.End.After(c.Start) {
+		s += fmt.Sprintf(" after %v", c.End.Sub(c.Start))
+	}
+	return s
+}
+
+func scenario(name, route string, steps ...faultinject.StepBuilder) *faultinject.Scenario {
+	return faultinject.NewScenario(name).Route(route, steps...).MustBuild()
+}
+
+func checkNo4xxRetry(ctx context.Context, subj Subject) error {
+	const rule = "does not retry a non-transient 4xx"
+	for _, code := range []int{400, 401, 403, 404, 409, 422} {
+		name := fmt.Sprintf("permanent-%d", code)
+		_, calls := send(ctx, subj, scenario(name, "GET /status", faultinject.Status(code), faultinject.Status(200)), "GET", "/status", nil, nil)
+		if len(calls) != 1 {
+			return violation(rule, name, calls, "a %d was answered, then the client made %d calls in all; want exactly 1", code, len(calls))
+		}
+	}
+	return nil
+}
+
+func checkNo5xxPermanentRetry(ctx context.Context, subj Subject) error {
+	const rule = "does not retry 501 or 505"
+	for _, code := range []int{501, 505} {
+		name := fmt.Sprintf("permanent-%d", code)
+		_, calls := send(ctx, subj, scenario(name, "GET /status", faultinject.Status(code), faultinject.Status(200)), "GET", "/status", nil, nil)
+		if len(calls) != 1 {
+			return violation(rule, name, calls, "a %d was answered, then the client made %d calls in all; want exactly 1", code, len(calls))
+		}
+	}
+	return nil
+}
+
+func checkNoUnkeyedRetry(ctx context.Context, subj Subject) error {
+	const rule = "does not retry a POST or PATCH without an Idempotency-Key"
+	for _, method := range []string{"POST", "PATCH"} {
+		name := "unkeyed-" + strings.ToLower(method)
+		s := scenario(name, method+" /orders", faultinject.Status(503), faultinject.Status(201))
+		_, calls := send(ctx, subj, s, method, "/orders", []byte(`{"item":42}`), nil)
+		if len(calls) != 1 {
+			return violation(rule, name, calls, "a %s without Idempotency-Key got a 503, then the client made %d calls in all; want exactly 1", method, len(calls))
+		}
+	}
+	return nil
+}
+
+// outage is a 503 on every request.
+func outage() *faultinject.Scenario {
+	return scenario("outage", "GET /items/{id}", faultinject.Status(503))
+}
+
+func checkWaitsBeforeRetry(ctx context.Context, subj Subject) error {
+	const rule = "waits before every retry"
+	_, calls := send(ctx, subj, outage(), "GET", "/items/1", nil, nil)
+	for i, w := range rules.Waits(calls) {
+		if w <= 0 {
+			return violation(rule, "outage", calls, "call #%d came %v after the answer to call #%d; want a pause", i+2, w, i+1)
+		}
+	}
+	return nil
+}
+
+func checkAtMostAttempts(ctx context.Context, subj Subject) error {
+	const rule = "never makes more attempts than promised"
+	_, calls := send(ctx, subj, outage(), "GET", "/items/1", nil, nil)
+	if len(calls) > subj.Promise.MaxAttempts {
+		return violation(rule, "outage", calls, "the client made %d attempts; it promised at most %d", len(calls), subj.Promise.MaxAttempts)
+	}
+	return nil
+}
+
+func checkAtLeastAttempts(ctx context.Context, subj Subject) error {
+	const rule = "makes the promised attempts on transient failures"
+	for _, s := range []*faultinject.Scenario{
+		outage(),
+		scenario("resets", "GET /items/{id}", faultinject.Reset()),
+	} {
+		_, calls := send(ctx, subj, s, "GET", "/items/1", nil, nil)
+		if len(calls) < subj.Promise.MaxAttempts {
+			return violation(rule, s.Name, calls, "the client made %d attempts; it promised %d", len(calls), subj.Promise.MaxAttempts)
+		}
+	}
+	return nil
+}
+
+func checkEnvelope(ctx context.Context, subj Subject) error {
+	const rule = "keeps its waits inside the promised envelope"
+	p := subj.Promise
+	_, calls := send(ctx, subj, outage(), "GET", "/items/1", nil, nil)
+	waits := rules.Waits(calls)
+	mult := p.Multiplier
+	if mult == 0 {
+		mult = 1
+	}
+	for i, w := range waits {
+		env := float64(p.InitialBackoff) * math.Pow(mult, float64(i))
+		if p.MaxBackoff > 0 && env > float64(p.MaxBackoff) {
+			env = float64(p.MaxBackoff)
+		}
+		if float64(w) > env {
+			return violation(rule, "outage", calls, "wait %d was %v, above the promised %v (waits: %v)", i+1, w, time.Duration(env), waits)
+		}
+		if !p.Jittered && i > 0 && w < waits[i-1] {
+			return violation(rule, "outage", calls, "wait %d was %v, shorter than wait %d (%v), and no jitter was promised (waits: %v)", i+1, w, i, waits[i-1], waits)
+		}
+		if !p.Jittered && time.Duration(env) != w {
+			return violation(rule, "outage", calls, "wait %d was %v; without jitter the promise is exactly %v (waits: %v)", i+1, w, time.Duration(env), waits)
+		}
+	}
+	return nil
+}
+
+func checkRetryAfterSeconds(ctx context.Context, subj Subject) error {
+	const rule = "honours Retry-After in seconds"
+	return checkRetryAfter(ctx, subj, rule, scenario("retry-after-seconds", "GET /items/{id}",
+		faultinject.Status(429).RetryAfter(3*time.Second), faultinject.Status(200)))
+}
+
+func checkRetryAfterDate(ctx context.Context, subj Subject) error {
+	const rule = "honours Retry-After as an HTTP-date"
+	return checkRetryAfter(ctx, subj, rule, scenario("retry-after-date", "GET /items/{id}",
+		faultinject.Status(503).RetryAfterDate(4*time.Second), faultinject.Status(200)))
+}
+
+func checkRetryAfter(ctx context.Context, subj Subject, rule string, s *faultinject.Scenario) error {
+	_, calls := send(ctx, subj, s, "GET", "/items/1", nil, nil)
+	if len(calls) < 2 {
+		return violation(rule, s.Name, calls, "the client did not retry after Retry-After")
+	}
+	if err := rules.HonoredRetryAfter(calls, 0); err != nil {
+		return violation(rule, s.Name, calls, "%v", err)
+	}
+	return nil
+}
+
+func checkRetryAfterCap(ctx context.Context, subj Subject) error {
+	const rule = "never sleeps beyond its Retry-After cap"
+	s := scenario("retry-after-too-long", "GET /items/{id}", faultinject.Status(503).RetryAfter(time.Hour), faultinject.Status(200))
+	_, calls := send(ctx, subj, s, "GET", "/items/1", nil, nil)
+	for i, w := range rules.Waits(calls) {
+		if w > subj.Promise.RetryAfterCap {
+			return violation(rule, s.Name, calls, "wait %d was %v, beyond the promised cap of %v", i+1, w, subj.Promise.RetryAfterCap)
+		}
+	}
+	return nil
+}
+
+// keyed is a POST carrying an Idempotency-Key and a body.
+var (
+	keyedBody   = []byte(`{"order": 7, "items": ["tea", "scones"]}`)
+	keyedHeader = http.Header{"Idempotency-Key": {"conformance-key-7"}, "Content-Type": {"application/json"}}
+)
+
+func checkSameBodyAndKey(ctx context.Context, subj Subject) error {
+	const rule = "sends the same body and Idempotency-Key on every attempt"
+	for _, s := range []*faultinject.Scenario{
+		scenario("keyed-post-503", "POST /orders", faultinject.Status(503).Times(2), faultinject.Status(201)),
+		scenario("keyed-post-reset", "POST /orders", faultinject.Reset(), faultinject.Status(201)),
+	} {
+		_, calls := send(ctx, subj, s, "POST", "/orders", keyedBody, keyedHeader)
+		if err := rules.SameBody(calls); err != nil {
+			return violation(rule, s.Name, calls, "%v", err)
+		}
+		if err := rules.SameIdempotencyKey(calls); err != nil {
+			return violation(rule, s.Name, calls, "%v", err)
+		}
+		for _, c := range calls {
+			if c.BodyLen != int64(len(keyedBody)) {
+				return violation(rule, s.Name, calls, "call #%d sent %d body bytes, the request had %d", c.Seq, c.BodyLen, len(keyedBody))
+			}
+		}
+	}
+	return nil
+}
+
+func checkKeyedRetry(ctx context.Context, subj Subject) error {
+	const rule = "retries a POST that carries an Idempotency-Key"
+	s := scenario("keyed-post-503", "POST /orders", faultinject.Status(503), faultinject.Status(201))
+	x, calls := send(ctx, subj, s, "POST", "/orders", keyedBody, keyedHeader)
+	if len(calls) != 2 || x.status != 201 {
+		return violation(rule, s.Name, calls, "want a retry and the 201; the client made %d calls and returned status %d (error %v)", len(calls), x.status, x.err)
+	}
+	return nil
+}
+
+func checkClosesDiscarded(ctx context.Context, subj Subject) error {
+	const rule = "closes the bodies of the responses it discards"
+	s := scenario("transient-503", "GET /items/{id}", faultinject.Status(503).Body("try again later").Times(2), faultinject.Status(200).Body("ok"))
+	x, calls := send(ctx, subj, s, "GET", "/items/1", nil, nil)
+	if open := x.tracker.unclosed(); open > 0 {
+		return violation(rule, s.Name, calls, "%d of %d responses were never closed", open, x.tracker.count())
+	}
+	return nil
+}
+
+func checkCancellation(ctx context.Context, subj Subject) error {
+	const rule = "stops at once when the caller cancels"
+	// The caller gives up 50ms in, while the client is waiting to retry or
+	// still waiting for a hung answer.
+	for _, s := range []*faultinject.Scenario{
+		scenario("outage", "GET /items/{id}", faultinject.Status(503).Delay(10*time.Millisecond)),
+		scenario("hang", "GET /items/{id}", faultinject.Hang()),
+	} {
+		cctx, cancel := context.WithCancel(ctx)
+		timer := time.AfterFunc(50*time.Millisecond, cancel)
+		x, calls := send(cctx, subj, s, "GET", "/items/1", nil, nil)
+		timer.Stop()
+		cancel()
+		if x.took < 50*time.Millisecond && x.err == nil {
+			continue // the client finished before the caller canceled
+		}
+		if x.took != 50*time.Millisecond {
+			return violation(rule, s.Name, calls, "the caller canceled after 50ms, the client returned after %v", x.took)
+		}
+		if !errors.Is(x.err, context.Canceled) {
+			return violation(rule, s.Name, calls, "the client returned %v (status %d); want an error wrapping context.Canceled", x.err, x.status)
+		}
+		for _, c := range calls {
+			if c.Start.Sub(calls[0].Start) > 50*time.Millisecond {
+				return violation(rule, s.Name, calls, "call #%d started after the cancellation", c.Seq)
+			}
+		}
+	}
+	return nil
+}
+
+func checkAttemptTimeout(ctx context.Context, subj Subject) error {
+	const rule = "abandons a hung attempt at its attempt timeout"
+	s := scenario("hang-then-success", "GET /items/{id}", faultinject.Hang(), faultinject.Status(200))
+	cctx, cancel := context.WithTimeout(ctx, 10*subj.Promise.AttemptTimeout+time.Minute)
+	defer cancel()
+	x, calls := send(cctx, subj, s, "GET", "/items/1", nil, nil)
+	if len(calls) < 2 || x.status != 200 {
+		return violation(rule, s.Name, calls, "want the hung attempt abandoned and a retry answered 200; got %d calls, status %d, error %v", len(calls), x.status, x.err)
+	}
+	if held := calls[0].End.Sub(calls[0].Start); held != subj.Promise.AttemptTimeout {
+		return violation(rule, s.Name, calls, "the hung attempt was abandoned after %v; the promise is %v", held, subj.Promise.AttemptTimeout)
+	}
+	return nil
+}
+
+// bodyTracker wraps the transport to the fault server and records whether
+// each response body was closed.
+type bodyTracker struct {
+	next   http.RoundTripper
+	mu     sync.Mutex
+	bodies []*trackedBody
+}
+
+type trackedBody struct {
+	io.ReadCloser
+	mu     sync.Mutex
+	closed bool
+}
+
+func (b *trackedBody) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	return b.ReadCloser.Close()
+}
+
+func (t *bodyTracker) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	tb := &trackedBody{ReadCloser: resp.Body}
+	t.mu.Lock()
+	t.bodies = append(t.bodies, tb)
+	t.mu.Unlock()
+	resp.Body = tb
+	return resp, nil
+}
+
+// CloseIdleConnections forwards to the wrapped transport.
+func (t *bodyTracker) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func (t *bodyTracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.bodies)
+}
+
+func (t *bodyTracker) unclosed() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, b := range t.bodies {
+		b.mu.Lock()
+		if !b.closed {
+			n++
+		}
+		b.mu.Unlock()
+	}
+	return n
+}
