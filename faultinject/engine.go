@@ -143,7 +143,7 @@ func (e *engine) refuseDial() bool {
 	}
 	r := &e.refusals[0]
 	now := time.Now()
-	e.journal.add(&Call{Route: r.route, Start: now, End: now, Action: "refuse"})
+	e.journal.add(&entry{Call: Call{Route: r.route, Start: now, End: now, Action: "refuse"}})
 	if r.n > 0 {
 		r.n--
 		if r.n == 0 {
@@ -159,7 +159,6 @@ type meta struct {
 	bodySum string
 	connID  uint64
 	reused  bool
-	header  http.Header // journaled as is; the request's own when nil
 }
 
 // emptySHA256 is the SHA-256 of no bytes.
@@ -191,21 +190,16 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
-	c := &Call{
+	c := &entry{header: packHeader(r.Header), Call: Call{
 		Start:          now,
 		Method:         r.Method,
 		Path:           r.URL.Path,
-		Header:         m.header,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 		BodyLen:        m.bodyLen,
 		BodySHA256:     m.bodySum,
 		ConnID:         m.connID,
 		Reused:         m.reused,
-	}
-	if c.Header == nil {
-		// A server's request header is not reused once the handler returns.
-		c.Header = r.Header
-	}
+	}}
 	if v := r.Header.Get(e.attemptHeader); v != "" {
 		c.Attempt, _ = strconv.Atoi(v)
 	}

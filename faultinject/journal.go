@@ -54,7 +54,7 @@ type Call struct {
 // Journal is safe for concurrent use.
 type Journal struct {
 	mu      sync.Mutex
-	calls   []*Call
+	calls   []*entry
 	byRoute map[string]int
 	name    string
 }
@@ -63,15 +63,53 @@ func newJournal(name string) *Journal {
 	return &Journal{byRoute: map[string]int{}, name: name}
 }
 
+// entry is a journaled call with its request header packed into one string
+// ("Key: value\n" lines), which keeps the journal compact and cheap for the
+// garbage collector; Calls unpacks it.
+type entry struct {
+	Call
+	header string
+}
+
+func packHeader(h http.Header) string {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 3
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for k, vs := range h {
+		for _, v := range vs {
+			b.WriteString(k)
+			b.WriteString(": ")
+			b.WriteString(v)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+func unpackHeader(s string) http.Header {
+	h := http.Header{}
+	for line := range strings.SplitSeq(s, "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok {
+			h[k] = append(h[k], v)
+		}
+	}
+	return h
+}
+
 // callHandle lets a front end complete the record of a call in progress.
 type callHandle struct {
 	j *Journal
-	c *Call
+	c *entry
 }
 
 // add appends c, numbering it; the caller holds the engine lock so numbering
 // follows script order.
-func (j *Journal) add(c *Call) *callHandle {
+func (j *Journal) add(c *entry) *callHandle {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	c.Seq = len(j.calls) + 1
@@ -113,7 +151,10 @@ func (j *Journal) Calls() []Call {
 	defer j.mu.Unlock()
 	out := make([]Call, len(j.calls))
 	for i, c := range j.calls {
-		out[i] = *c
+		out[i] = c.Call
+		if c.Method != "" {
+			out[i].Header = unpackHeader(c.header)
+		}
 	}
 	return out
 }
@@ -147,9 +188,11 @@ func (j *Journal) Counts() map[string]int {
 // Gaps returns the time between the Start of consecutive calls of the route
 // with the given pattern; route "" means all calls.
 func (j *Journal) Gaps(route string) []time.Duration {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	var gaps []time.Duration
 	var last time.Time
-	for _, c := range j.Calls() {
+	for _, c := range j.calls {
 		if route != "" && c.Route != route {
 			continue
 		}

@@ -29,9 +29,7 @@ func Register(mt *httpmock.MockTransport, s *Scenario, opts ...Option) *Journal 
 		if e.refuseDial() {
 			return nil, errRefused("tcp", req.URL.Host)
 		}
-		m := readBody(req)
-		m.header = req.Header.Clone() // the caller owns req.Header
-		p := e.dispatch(req, m)
+		p := e.dispatch(req, readBody(req))
 		defer p.call.end()
 		x := &exchange{ctx: req.Context(), r: req, step: p.step, call: p.call, start: p.start}
 		if x.gone(x.wait(p.step.Delay)) {
