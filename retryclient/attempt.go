@@ -13,8 +13,10 @@ import (
 // every attempt, and [GiveUpError] carries them all. An Attempt is a plain
 // value, safe to copy and share.
 type Attempt struct {
-	// RequestID groups the attempts of one logical request; it counts up
-	// from 1 per Transport.
+	// RequestID groups the attempts of one logical request. IDs are unique
+	// per Transport and count up from 1 in the order requests start (on a
+	// Transport without observer, logger, budget or breaker: in the order
+	// their first record is made).
 	RequestID uint64
 	// Number is the 1-based attempt number.
 	Number int

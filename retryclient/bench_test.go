@@ -72,3 +72,37 @@ func BenchmarkSuccessPath(b *testing.B) {
 		runGets(b, rc.StandardClient(), srv.URL+"/users/1")
 	})
 }
+
+// stubTransport answers 200 without any I/O, which isolates the cost of the
+// layers above it.
+type stubTransport struct{}
+
+func (stubTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+}
+
+func BenchmarkLayerOverhead(b *testing.B) {
+	const url = "http://stub.test/users/1"
+	b.Run("bare", func(b *testing.B) {
+		runGets(b, &http.Client{Transport: stubTransport{}}, url)
+	})
+	b.Run("retryclient", func(b *testing.B) {
+		runGets(b, &http.Client{Transport: retryclient.New(stubTransport{}, retryclient.DefaultPolicy())}, url)
+	})
+	b.Run("retryclient-observed", func(b *testing.B) {
+		rt := retryclient.New(stubTransport{}, retryclient.DefaultPolicy(),
+			retryclient.WithObserver(func(retryclient.Attempt) {}),
+			retryclient.WithAttemptHeader(retryclient.DefaultAttemptHeader))
+		runGets(b, &http.Client{Transport: rt}, url)
+	})
+	b.Run("go-retryablehttp", func(b *testing.B) {
+		rc := retryablehttp.NewClient()
+		rc.Logger = nil
+		rc.RetryMax = 2
+		rc.HTTPClient = &http.Client{Transport: stubTransport{}}
+		runGets(b, rc.StandardClient(), url)
+	})
+}

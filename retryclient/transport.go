@@ -48,6 +48,7 @@ type Transport struct {
 	idempotencyKeys bool
 	budget          *Budget
 	breaker         Breaker
+	plain           bool // no observer, logger, budget or breaker
 	requests        atomic.Uint64
 }
 
@@ -69,6 +70,7 @@ func New(next http.RoundTripper, p Policy, opts ...Option) *Transport {
 			o(t)
 		}
 	}
+	t.plain = t.observer == nil && t.logger == nil && t.budget == nil && t.breaker == nil
 	return t
 }
 
@@ -124,7 +126,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if method == "" {
 		method = http.MethodGet
 	}
-	idemKey := req.Header.Get(IdempotencyKeyHeader)
+	idemKey := headerValue(req.Header, IdempotencyKeyHeader)
 	addKey := false
 	if idemKey == "" && t.idempotencyKeys && (method == http.MethodPost || method == http.MethodPatch) {
 		idemKey = rand.Text()
@@ -132,7 +134,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	cloneHeaders := addKey || t.attemptHeader != ""
 
-	id := t.requests.Add(1)
+	// A plain Transport numbers a request only once it needs a record.
+	var id uint64
+	if !t.plain {
+		id = t.requests.Add(1)
+	}
 	var (
 		first      time.Time
 		prevDelay  time.Duration
@@ -188,6 +194,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			first = start
 		}
 		resp, err := t.next.RoundTrip(areq)
+		if err == nil && t.plain && !p.retryableStatus(resp.StatusCode) {
+			// Fast path: a final response with nothing to record or account.
+			if cancel != nil {
+				if resp.Body == nil {
+					cancel()
+				} else {
+					resp.Body = wrapCancel(resp.Body, cancel)
+				}
+			}
+			return resp, nil
+		}
 		now := time.Now()
 
 		o := Outcome{
@@ -221,7 +238,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			o.Err = err
 		} else {
 			o.Status = resp.StatusCode
-			o.RetryAfter = resp.Header.Get("Retry-After")
+			o.RetryAfter = headerValue(resp.Header, "Retry-After")
 		}
 		dec := p.Decide(o)
 
@@ -241,6 +258,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 
 		if t.observer != nil || t.logger != nil || dec.Retry || resp == nil {
+			if id == 0 {
+				id = t.requests.Add(1)
+			}
 			a := Attempt{
 				RequestID:      id,
 				Number:         n,
@@ -378,6 +398,14 @@ func closed(ch <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// headerValue is h.Get(key) for a key already in canonical form.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // closeBody closes req.Body, as a RoundTripper must even when it fails.
