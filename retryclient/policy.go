@@ -54,9 +54,11 @@ type Policy struct {
 	AttemptTimeout time.Duration
 
 	// MaxBufferedBody is how many request-body bytes the Transport buffers to
-	// replay a request whose GetBody is nil. A larger body makes RoundTrip
-	// fail at once with an error wrapping [ErrBodyTooLarge], before anything
-	// is sent. Default [DefaultMaxBufferedBody] (1 MiB). Requests built with
+	// replay a request whose GetBody is nil and that may be retried (an
+	// idempotent method or an Idempotency-Key, and MaxAttempts > 1). A larger
+	// body makes RoundTrip fail at once with an error wrapping
+	// [ErrBodyTooLarge], before anything is sent; other requests stream their
+	// body unbuffered. Default [DefaultMaxBufferedBody] (1 MiB). Requests built with
 	// http.NewRequest from a bytes.Buffer, bytes.Reader or strings.Reader
 	// have GetBody set and are never buffered.
 	MaxBufferedBody int64

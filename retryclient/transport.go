@@ -107,21 +107,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	p := &t.policy
 	ctx := req.Context()
 
-	// Body replay: attempt 1 uses req.Body when GetBody can rewind it,
-	// every other attempt (and attempt 1 of a buffered body) uses getBody.
-	getBody := req.GetBody
-	origBody := req.Body != nil && req.Body != http.NoBody
-	if origBody && getBody == nil {
-		buf, err := bufferBody(req.Body, p.MaxBufferedBody)
-		if err != nil {
-			return nil, err
-		}
-		getBody = replayBody(buf)
-		origBody = false
-	} else if !origBody {
-		getBody = nil
-	}
-
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
@@ -133,6 +118,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		addKey = true
 	}
 	cloneHeaders := addKey || t.attemptHeader != ""
+
+	// Body replay: attempt 1 uses req.Body when GetBody can rewind it,
+	// every other attempt (and attempt 1 of a buffered body) uses getBody.
+	// Only a request that may be retried is buffered.
+	getBody := req.GetBody
+	origBody := req.Body != nil && req.Body != http.NoBody
+	replayable := p.MaxAttempts > 1 && (idempotentMethod(method) || idemKey != "")
+	if origBody && getBody == nil && replayable {
+		buf, err := bufferBody(req.Body, p.MaxBufferedBody)
+		if err != nil {
+			return nil, err
+		}
+		getBody = replayBody(buf)
+		origBody = false
+	} else if !origBody {
+		getBody = nil
+	}
 
 	// A plain Transport numbers a request only once it needs a record.
 	var id uint64
@@ -241,6 +243,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			o.RetryAfter = headerValue(resp.Header, "Retry-After")
 		}
 		dec := p.Decide(o)
+		if dec.Retry && origBody && getBody == nil {
+			dec.Retry, dec.Delay, dec.Reason = false, 0, ReasonBodyNotReplayable
+		}
 
 		failure := p.failure(o, dec)
 		if t.budget != nil {

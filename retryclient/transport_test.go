@@ -566,6 +566,33 @@ func TestTransportBodyTooLargeFailsBeforeSending(t *testing.T) {
 	})
 }
 
+func TestTransportStreamsBodiesThatWillNotBeRetried(t *testing.T) {
+	cases := []struct {
+		name   string
+		method string
+		policy Policy
+	}{
+		{"POST without key", http.MethodPost, noJitter().WithMaxBufferedBody(4)},
+		{"single attempt", http.MethodPut, noJitter().WithMaxBufferedBody(4).WithMaxAttempts(1)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newScript(respond(503))
+				srv := startPipeServer(t, s)
+				req, _ := http.NewRequest(tc.method, srv.URL+"/", io.MultiReader(strings.NewReader("more than four bytes")))
+				resp, _, _, err := send(t, New(srv.transport, tc.policy), req)
+				if err != nil || resp.StatusCode != 503 {
+					t.Fatalf("got %v %v, want the 503", resp, err)
+				}
+				if c := s.Calls(); len(c) != 1 || c[0].BodyLen != 20 {
+					t.Errorf("calls %+v, want one with the whole body", c)
+				}
+			})
+		})
+	}
+}
+
 func TestTransportInvalidPolicyFailsEveryRoundTrip(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newScript(respond(200))
