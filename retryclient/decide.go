@@ -80,7 +80,8 @@ type Outcome struct {
 	// used by decorrelated jitter.
 	PrevDelay time.Duration
 	// Now is the current time, against which HTTP-date Retry-After values
-	// are measured.
+	// are measured. When Now is zero, HTTP-date values are ignored and only
+	// delta-seconds count.
 	Now time.Time
 	// Rand is the random source for jitter; nil means the global source of
 	// math/rand/v2 (see [Backoff.Delay]).
@@ -165,7 +166,7 @@ func (p Policy) Decide(o Outcome) Decision {
 			return d
 		}
 		d.Reason = ReasonRetryableStatus
-		if o.RetryAfter != "" {
+		if o.RetryAfter != "" && (!o.Now.IsZero() || deltaSeconds(o.RetryAfter)) {
 			d.RetryAfter, d.RetryAfterSeen = ParseRetryAfter(o.RetryAfter, o.Now)
 		}
 	}

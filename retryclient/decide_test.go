@@ -86,6 +86,10 @@ func TestDecide(t *testing.T) {
 			Decision{Retry: true, Delay: 200 * ms, Reason: ReasonRetryableStatus}},
 		{"max elapsed with Retry-After", p.WithMaxElapsed(time.Second), with(get(1, 503), func(o *Outcome) { o.RetryAfter = "2" }),
 			Decision{Reason: ReasonMaxElapsed, RetryAfter: 2 * time.Second, RetryAfterSeen: true}},
+		{"Retry-After date without Now is ignored", p, Outcome{Attempt: 1, Method: "GET", Status: 503, RetryAfter: "Wed, 21 Oct 2015 07:28:30 GMT"},
+			Decision{Retry: true, Delay: 100 * ms, Reason: ReasonRetryableStatus}},
+		{"Retry-After seconds without Now", p, Outcome{Attempt: 1, Method: "GET", Status: 503, RetryAfter: "4"},
+			Decision{Retry: true, Delay: 4 * time.Second, Reason: ReasonRetryableStatus, RetryAfter: 4 * time.Second, RetryAfterSeen: true}},
 		{"single attempt policy", p.WithMaxAttempts(1), get(1, 503), Decision{Reason: ReasonMaxAttempts}},
 	}
 	for _, tc := range cases {

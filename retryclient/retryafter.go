@@ -58,3 +58,13 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// deltaSeconds reports whether v is a (possibly negative) delta-seconds
+// Retry-After value rather than a date.
+func deltaSeconds(v string) bool {
+	v = strings.TrimSpace(v)
+	if v != "" && v[0] == '-' {
+		v = v[1:]
+	}
+	return v != "" && allDigits(v)
+}
