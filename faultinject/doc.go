@@ -1,4 +1,150 @@
 // Package faultinject is an HTTP server that misbehaves exactly as a scenario
-// scripts it (503s, 429 with Retry-After, hangs, resets, malformed replies, slow
-// bodies) and journals every call it receives.
+// scripts it (503s, 429 with Retry-After, hangs, resets, malformed replies,
+// slow bodies, refused dials) and journals every call it receives, so a test
+// can assert what a client's retry policy really did.
+//
+// # Scenarios
+//
+// A Scenario has routes, matched as net/http.ServeMux patterns ("GET
+// /users/{id}"). Each route plays a script of steps in order; a step serves
+// Times requests (default 1), waits Delay, then responds or plays a fault.
+// Once the script is exhausted the route repeats its last step (the
+// default), loops, or answers a fixed status. Requests that no route matches
+// get Scenario.Unmatched (default 404) with a text body naming the nearest
+// route. Chaos entries replace the script's step, with a probability, by
+// another step; the decisions come from a source seeded with Scenario.Seed,
+// so the same seed and the same request order give the same run. A request
+// chaos takes does not advance the script.
+//
+// Scenarios are built in Go with NewScenario and the step builders (Status,
+// Hang, Reset, ...) or read from YAML with ParseScenario and LoadScenario;
+// both express the same things:
+//
+//	name: flaky-users
+//	seed: 42
+//	unmatched: 404
+//	routes:
+//	  - route: GET /users/{id}
+//	    steps:
+//	      - respond: 503
+//	        times: 2
+//	      - respond: 429
+//	        retry-after: 2s          # Retry-After: 2
+//	      - respond: 503
+//	        retry-after-date: 5s     # Retry-After: <IMF-fixdate 5s after arrival>
+//	      - fault: hang
+//	      - fault: reset
+//	      - respond: 200
+//	        delay: 150ms
+//	        headers: {Content-Type: application/json}
+//	        body: '{"id": 1}'         # or body-file: users-1.json, relative to the file
+//	    after: repeat-last           # or loop, or a status such as 404
+//	chaos:
+//	  - route: GET /users/{id}       # omit to apply to every route
+//	    probability: 0.1
+//	    fault: reset
+//
+// Decoding is strict: unknown fields and words, bare numbers where a duration
+// ("250ms") is expected, and invalid values are errors of the form
+// "file:line:col: unknown fault "rest" (did you mean "reset"?)"; see
+// ScenarioError.
+//
+// # Front ends
+//
+// One engine plays a scenario behind three front ends:
+//
+//   - NewServer serves it over TCP on 127.0.0.1, in real time, for any
+//     client, in any language.
+//   - NewPipeServer serves it over an in-memory listener built on net.Pipe:
+//     the real net/http server and client code, no sockets. Created and
+//     closed inside a testing/synctest bubble, it runs on the bubble's
+//     virtual clock: scripted delays, hangs and client timeouts of minutes
+//     take microseconds. It is reachable only through its Client and
+//     Transport.
+//   - Register installs it as responders of an httpmock.MockTransport,
+//     without touching http.DefaultTransport or httpmock's globals.
+//
+// Stepping is done under one lock, so concurrent clients see each step served
+// exactly Times times. Handlers respect the request's context, and Close
+// releases hangs and delays before waiting for every handler and connection
+// goroutine to finish.
+//
+// # Actions, and what a client observes
+//
+// Errors are described as net/http's client reports them; classify them with
+// errors.Is and errors.As, never by their text.
+//
+//   - respond (a step without fault): the status, headers and body. With
+//     retry-after, a delta-seconds Retry-After header (rounded up to whole
+//     seconds); with retry-after-date, an IMF-fixdate the given duration after
+//     the request arrived.
+//   - delay (any step): the action starts after the delay; a client timeout
+//     shorter than the delay is a timeout (a net.Error whose Timeout is true).
+//   - hang: no response until the client gives up, which it sees as its own
+//     timeout or cancellation (context.DeadlineExceeded, a net.Error with
+//     Timeout). With for, the step's response is sent after that long.
+//     When the server closes, the connection is closed without a response
+//     (io.EOF over TCP and pipe). In httpmock, the responder returns the
+//     request context's error.
+//   - reset: the connection is reset before any response byte. TCP: the
+//     server closes with SO_LINGER 0, so the kernel sends RST and the client
+//     gets an error wrapping syscall.ECONNRESET. Pipe: net.Pipe cannot send
+//     RST, so closing it is the closest thing; the client gets io.EOF.
+//     httpmock: a *net.OpError wrapping ECONNRESET, as over TCP.
+//   - reset-after-headers: the status line and headers of the step's response
+//     (announcing its full Content-Length), then a reset. Client.Do succeeds;
+//     reading the body fails with ECONNRESET (TCP, httpmock) or
+//     io.ErrUnexpectedEOF (pipe).
+//   - reset-mid-body: as reset-after-headers, but after the first half of
+//     the body; it needs respond and a body of at least 2 bytes.
+//   - empty: the connection is closed (FIN) without a byte; the client gets
+//     io.EOF in all front ends.
+//   - malformed: the status line "HTTP/1.1 ??? faultinject malformed", then
+//     the connection closes. The client gets net/http's untyped error
+//     `net/http: HTTP/1.x transport connection broken: malformed HTTP status
+//     code "???"`; httpmock returns the same text.
+//   - slow-body: headers at once, then the body chunk bytes (default 16) at a
+//     time with a pause of every (default 100ms) between chunks; it needs
+//     respond. A client timeout while reading is a net.Error with Timeout.
+//   - refuse: the next times dials fail as a refused connection would: a
+//     *net.OpError with Op "dial" wrapping syscall.ECONNREFUSED. Dials
+//     happen before any request, so the engine arms a refuse step as soon as
+//     it becomes current (at start, or right after the request before it,
+//     whose response then carries Connection: close so the client must dial
+//     again); refused dials are journaled as calls of the route with Action
+//     "refuse" and no method. The last step refused under repeat-last
+//     refuses every later dial. Refusal is played by the server's own
+//     Transport (and Client): a client with its own transport dialing the
+//     TCP server's address is not refused, since the listener keeps
+//     accepting; a request that reaches a refuse step that way is closed
+//     without a byte. In httpmock every request counts as a dial.
+//
+// # Resets, empty replies and net/http's silent replays
+//
+// net/http's Transport re-sends a request by itself, without telling its
+// caller, when a reused keep-alive connection fails before any response byte
+// and the request is replayable (an idempotent method with a rewindable or no
+// body, or one with an Idempotency-Key header). A reset or empty step that
+// lands on a reused connection is therefore never seen by the client's retry
+// policy: the journal shows the fault followed by the same request again.
+//
+// To keep these faults visible, the engine adds "Connection: close" to the
+// response sent just before a reset or empty step of the same route, so the
+// fault meets a fresh connection. This covers sequential clients of one
+// route. It cannot cover a fault reached through another route's kept-alive
+// connection, a script that starts with such a fault after other traffic,
+// chaos faults (which are not known in advance), or clients that keep
+// several idle connections. Call.Reused tells when a fault met a reused
+// connection, and an attempt header (see WithAttemptHeader) tells a policy
+// retry from a transport replay. Faults that send bytes first
+// (reset-after-headers, reset-mid-body, malformed) are never replayed.
+//
+// # Journal
+//
+// Every call is journaled: sequence number, route and per-route index,
+// start and end, method, path, request header (Idempotency-Key and the
+// attempt header surfaced), body length and SHA-256 (the body itself is not
+// kept), connection id and reuse, action, status and Retry-After sent, and
+// how an interrupted action ended. Journal.GomegaString prints the timeline
+// Gomega shows in failure messages.
 package faultinject

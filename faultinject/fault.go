@@ -65,7 +65,6 @@ type exchange struct {
 	// request (due to meet a fault that ends before any byte) uses a fresh
 	// connection.
 	closeConn bool
-	tcp       bool // the connection is a *net.TCPConn
 }
 
 // abortReason says why a wait ended.
