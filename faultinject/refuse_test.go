@@ -2,6 +2,8 @@ package faultinject
 
 import (
 	"errors"
+	"io"
+	"net/http"
 	"net"
 	"syscall"
 	"testing"
@@ -48,4 +50,21 @@ func TestRefuseForever(t *testing.T) {
 			t.Errorf("count = %d, want 3", n)
 		}
 	})
+}
+
+// TestRefuseExternalClient: a client with its own transport is not refused
+// by the TCP server (the listener keeps accepting); the request that reaches
+// the refuse step is closed without a byte.
+func TestRefuseExternalClient(t *testing.T) {
+	srv := NewServer(mustBuild(t, NewScenario("down").Route("GET /x", Refuse())))
+	defer srv.Close()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	_, _, err := get(t, &http.Client{Transport: tr}, srv.URL+"/x")
+	if !errors.Is(err, io.EOF) {
+		t.Errorf("err = %v, want EOF", err)
+	}
+	if c := lastCall(t, srv.Journal()); c.Action != "refuse" || c.Method != "GET" {
+		t.Errorf("journal = %s", srv.Journal())
+	}
 }
