@@ -3,8 +3,8 @@ package faultinject
 import (
 	"errors"
 	"io"
-	"net/http"
 	"net"
+	"net/http"
 	"syscall"
 	"testing"
 )
