@@ -1,0 +1,207 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/retrylab/retrylab/apitest"
+	"github.com/retrylab/retrylab/faultinject"
+	"github.com/retrylab/retrylab/internal/rules"
+)
+
+// ReplaySeedEnv names the environment variable that makes RetryChaos run
+// only the sequence of the given seed, to replay a failure.
+const ReplaySeedEnv = "RETRYLAB_CHAOS_SEED"
+
+// ChaosOption configures RetryChaos.
+type ChaosOption func(*chaosConfig)
+
+type chaosConfig struct {
+	sequences int
+	seed      uint64
+}
+
+// Sequences sets how many random sequences RetryChaos runs (default 40).
+func Sequences(n int) ChaosOption { return func(c *chaosConfig) { c.sequences = n } }
+
+// Seed sets the seed of the first sequence; sequence i uses seed+i
+// (default 1).
+func Seed(seed uint64) ChaosOption { return func(c *chaosConfig) { c.seed = seed } }
+
+// RetryChaos registers a Ginkgo container with one virtual-time spec per
+// seeded random fault sequence: a request (GET, keyed POST or unkeyed POST)
+// meets a script of transient failures (500, 502, 503, 504, 408, 429 with
+// Retry-After, resets, empty replies, hangs when an attempt timeout is
+// promised) that ends in a success or a permanent error. Every sequence is
+// checked against the same invariants as RetryConformance (see CheckChaos).
+// A failing spec prints its seed and the command that replays it alone. The
+// suite must be started with apitest.RunSpecs.
+func RetryChaos(name string, subject func() Subject, opts ...ChaosOption) bool {
+	cfg := chaosConfig{sequences: 40, seed: 1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	seeds := make([]uint64, 0, cfg.sequences)
+	for i := range cfg.sequences {
+		seeds = append(seeds, cfg.seed+uint64(i))
+	}
+	if v := os.Getenv(ReplaySeedEnv); v != "" {
+		if seed, err := strconv.ParseUint(v, 10, 64); err == nil {
+			seeds = []uint64{seed}
+		}
+	}
+	return ginkgo.Describe("retry chaos: "+name, func() {
+		for _, seed := range seeds {
+			ginkgo.It(fmt.Sprintf("sequence %d", seed), apitest.VirtualTime, func(ctx context.Context) {
+				s := subject()
+				if s.Client == nil {
+					ginkgo.Fail("suites.RetryChaos: the Subject has no Client function")
+				}
+				if err := CheckChaos(ctx, s, seed); err != nil {
+					ginkgo.Fail(fmt.Sprintf("%v\n\nreplay this sequence alone with:\n  %s=%d go test . -ginkgo.focus %q",
+						err, ReplaySeedEnv, seed, fmt.Sprintf("retry chaos: %s sequence %d$", name, seed)))
+				}
+			})
+		}
+	})
+}
+
+// chaosStep is one scripted answer of a sequence.
+type chaosStep struct {
+	word       string
+	build      func() faultinject.StepBuilder
+	retryable  bool // a retrying client may try again after it
+	terminal   bool // the script ends here
+	retryAfter bool
+}
+
+func chaosVocabulary(p Promise) (transient, final []chaosStep) {
+	status := func(code int) func() faultinject.StepBuilder {
+		return func() faultinject.StepBuilder { return faultinject.Status(code) }
+	}
+	transient = []chaosStep{
+		{word: "500", build: status(500), retryable: true},
+		{word: "502", build: status(502), retryable: true},
+		{word: "503", build: status(503), retryable: true},
+		{word: "504", build: status(504), retryable: true},
+		{word: "408", build: status(408), retryable: true},
+		{word: "429+Retry-After:1", build: func() faultinject.StepBuilder { return faultinject.Status(429).RetryAfter(time.Second) }, retryable: true, retryAfter: true},
+		{word: "503+Retry-After:2", build: func() faultinject.StepBuilder { return faultinject.Status(503).RetryAfter(2 * time.Second) }, retryable: true, retryAfter: true},
+		{word: "reset", build: faultinject.Reset, retryable: true},
+		{word: "empty", build: faultinject.Empty, retryable: true},
+	}
+	if p.AttemptTimeout > 0 {
+		transient = append(transient, chaosStep{word: "hang", build: faultinject.Hang, retryable: true})
+	}
+	final = []chaosStep{
+		{word: "200", build: status(200), terminal: true},
+		{word: "201", build: status(201), terminal: true},
+		{word: "400", build: status(400), terminal: true},
+		{word: "404", build: status(404), terminal: true},
+		{word: "422", build: status(422), terminal: true},
+		{word: "501", build: status(501), terminal: true},
+	}
+	return transient, final
+}
+
+// CheckChaos runs the random sequence of the given seed against the subject
+// and checks the invariants: never more attempts than promised, and, when
+// the script turns to a success or a permanent error within the promised
+// attempts, exactly the calls needed to reach it; no retry of an unkeyed
+// POST; no call after a final answer; a wait before every retry;
+// Retry-After honoured when promised; the same body and Idempotency-Key on
+// every attempt; every discarded response closed. Like the rules, it must
+// run inside a testing/synctest bubble.
+func CheckChaos(ctx context.Context, subj Subject, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 0xc4a05))
+	p := subj.Promise
+	transient, final := chaosVocabulary(p)
+	limit := p.MaxAttempts
+	if limit == 0 {
+		limit = 3
+	}
+	n := rng.IntN(limit + 2) // transient steps before the final one
+	var steps []chaosStep
+	for range n {
+		steps = append(steps, transient[rng.IntN(len(transient))])
+	}
+	steps = append(steps, final[rng.IntN(len(final))])
+
+	method, path := "GET", "/items/7"
+	var body []byte
+	header := http.Header{}
+	switch rng.IntN(3) {
+	case 1:
+		method, body = "POST", []byte(fmt.Sprintf(`{"sequence": %d}`, seed))
+		header.Set("Idempotency-Key", fmt.Sprintf("chaos-%d", seed))
+	case 2:
+		method, body = "POST", []byte(fmt.Sprintf(`{"sequence": %d}`, seed))
+	}
+	words := make([]string, len(steps))
+	builders := make([]faultinject.StepBuilder, len(steps))
+	for i, st := range steps {
+		words[i], builders[i] = st.word, st.build()
+	}
+	name := fmt.Sprintf("chaos-%d", seed)
+	s := faultinject.NewScenario(name).Seed(int64(seed)).Route(method+" /items/{id}", builders...).ThenStatus(418).MustBuild()
+	desc := fmt.Sprintf("%s %s, key %q, script [%s]", method, path, header.Get("Idempotency-Key"), strings.Join(words, " "))
+
+	cctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	x, calls := send(cctx, subj, s, method, path, body, header)
+	fail := func(format string, args ...any) error {
+		return violation("chaos invariants", name, calls, "%s: %s", desc, fmt.Sprintf(format, args...))
+	}
+
+	if p.MaxAttempts > 0 && len(calls) > p.MaxAttempts {
+		return fail("%d attempts, more than the promised %d", len(calls), p.MaxAttempts)
+	}
+	for i, c := range calls {
+		if c.Status == 418 {
+			return fail("call #%d came after the script's final answer", c.Seq)
+		}
+		if i < len(steps) && steps[i].terminal && i+1 < len(calls) {
+			return fail("call #%d followed a final %s", calls[i+1].Seq, steps[i].word)
+		}
+	}
+	unkeyedPost := method == "POST" && header.Get("Idempotency-Key") == ""
+	if unkeyedPost && len(calls) > 1 {
+		return fail("a POST without Idempotency-Key was sent %d times", len(calls))
+	}
+	// With a promise of attempts, a script whose final answer comes within
+	// them must be played to the end.
+	retriesPromised := p.MaxAttempts > 0 && !unkeyedPost && (method == "GET" || p.IdempotencyKeys)
+	if retriesPromised && len(steps) <= p.MaxAttempts && len(calls) != len(steps) {
+		return fail("%d calls; the final answer was reachable in %d of the promised %d attempts", len(calls), len(steps), p.MaxAttempts)
+	}
+	for i, w := range rules.Waits(calls) {
+		if w <= 0 {
+			return fail("call #%d came without a pause after call #%d", i+2, i+1)
+		}
+	}
+	if p.RetryAfter {
+		if err := rules.HonoredRetryAfter(calls, 0); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if err := rules.SameBody(calls); err != nil {
+		return fail("%v", err)
+	}
+	if header.Get("Idempotency-Key") != "" {
+		if err := rules.SameIdempotencyKey(calls); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if open := x.tracker.unclosed(); open > 0 {
+		return fail("%d of %d responses were never closed", open, x.tracker.count())
+	}
+	return nil
+}
