@@ -98,8 +98,6 @@ func errConnReset() error {
 	return &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
 }
 
-var ioEOF = io.EOF
-
 // brokenBody yields rest, then fails as a reset connection does.
 type brokenBody struct{ rest []byte }
 

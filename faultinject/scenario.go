@@ -62,8 +62,8 @@ const (
 // After says what a route does once its script is exhausted. The zero value
 // repeats the last step.
 type After struct {
-	Mode   AfterMode
-	Status int // used with AfterStatus
+	Mode   AfterMode // what to do
+	Status int       // the status sent, with AfterStatus
 }
 
 // String returns the YAML word for a: "repeat-last", "loop" or the status.
@@ -81,7 +81,8 @@ func (a After) String() string {
 // either a response or a registered fault (see the package documentation for
 // the fault words and what a client observes for each).
 type Step struct {
-	// Times is how many requests the step serves; zero means one.
+	// Times is how many requests the step serves (for refuse, how many
+	// dials it refuses); zero means one.
 	Times int
 	// Delay is waited before the action starts.
 	Delay time.Duration
@@ -147,9 +148,9 @@ func (s *Step) action() string {
 // "source:line:col: message" for a scenario read from YAML, and
 // "faultinject: scenario NAME: message" for one built in Go.
 type ScenarioError struct {
-	Source       string
-	Line, Column int
-	Msg          string
+	Source       string // the file or name parsed, or the scenario's name
+	Line, Column int    // 1-based; zero for a scenario built in Go
+	Msg          string // what is wrong, without the place
 }
 
 func (e *ScenarioError) Error() string {

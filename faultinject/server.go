@@ -186,7 +186,7 @@ func (s *Server) Client() *http.Client {
 }
 
 // Transport returns the *http.Transport wired to the server, shared by the
-// clients Client returns. Its dialer plays the refuse fault: armed refusals
+// clients Client returns; do not modify it. Its dialer plays the refuse fault: armed refusals
 // fail dials with ECONNREFUSED, as a real refusal does.
 func (s *Server) Transport() http.RoundTripper {
 	return s.transport

@@ -1,6 +1,7 @@
 package faultinject
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -74,7 +75,7 @@ type slowReader struct {
 
 func (r *slowReader) Read(p []byte) (int, error) {
 	if len(r.rest) == 0 {
-		return 0, ioEOF
+		return 0, io.EOF
 	}
 	if r.started {
 		if r.x.wait(r.every) != waited {

@@ -43,5 +43,5 @@ func TestSlowBodyTimeout(t *testing.T) {
 		if fe.virtual && len(got) != 30 {
 			t.Errorf("read %d bytes before the timeout, want 30", len(got))
 		}
-	}, "pipe", "httpmock")
+	})
 }
