@@ -65,6 +65,10 @@ type exchange struct {
 	// request (due to meet a fault that ends before any byte) uses a fresh
 	// connection.
 	closeConn bool
+	// hijacked, if set, is told of every hijacked connection, so that
+	// closing the server can close it too.
+	hijacked func(net.Conn) (release func())
+	release  func() // set by hijack; the handler calls it when done
 }
 
 // abortReason says why a wait ended.
@@ -104,7 +108,7 @@ func (x *exchange) waitFor(c <-chan time.Time) abortReason {
 func (x *exchange) header(h http.Header) (status int) {
 	rs := &x.step.Respond
 	for k, v := range rs.Header {
-		h[k] = v
+		h[k] = append([]string(nil), v...) // a client may modify its copy
 	}
 	switch {
 	case rs.RetryAfterDate != 0:
@@ -147,12 +151,16 @@ func (x *exchange) head() []byte {
 	return []byte(b.String())
 }
 
-// hijack takes over the connection. On failure (the server is closing the
+// hijack takes over the connection; the server closes it if it closes
+// while the fault still writes. On failure (the server is closing the
 // connection already) it aborts the handler.
 func (x *exchange) hijack() (net.Conn, *bufio.ReadWriter) {
 	conn, brw, err := http.NewResponseController(x.w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
+	}
+	if x.hijacked != nil {
+		x.release = x.hijacked(conn)
 	}
 	return conn, brw
 }

@@ -55,7 +55,9 @@ type Server struct {
 	closing   chan struct{}
 	serveDone chan struct{}
 	closeOnce sync.Once
-	active    sync.WaitGroup // connections not yet closed or hijacked, and handlers
+	mu        sync.Mutex
+	hijacked  map[net.Conn]struct{} // hijacked connections not yet released
+	active    sync.WaitGroup        // connections not yet closed or hijacked, and handlers
 	connIDs   atomic.Uint64
 }
 
@@ -172,11 +174,38 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		call:      p.call,
 		start:     p.start,
 		closeConn: p.closeConn,
+		hijacked:  s.trackHijacked,
 	}
+	defer func() {
+		if x.release != nil {
+			x.release()
+		}
+	}()
 	if x.gone(x.wait(p.step.Delay)) {
 		abort()
 	}
 	action(p.step).serve(x)
+}
+
+// trackHijacked records a hijacked connection until release is called; if
+// the server is closing, it closes it at once.
+func (s *Server) trackHijacked(c net.Conn) (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.closing:
+		c.Close()
+	default:
+	}
+	if s.hijacked == nil {
+		s.hijacked = map[net.Conn]struct{}{}
+	}
+	s.hijacked[c] = struct{}{}
+	return func() {
+		s.mu.Lock()
+		delete(s.hijacked, c)
+		s.mu.Unlock()
+	}
 }
 
 // Client returns a new http.Client that reaches the server through
@@ -209,7 +238,12 @@ func (s *Server) Reset() {
 // Close may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		s.mu.Lock()
 		close(s.closing)
+		for c := range s.hijacked {
+			c.Close() // unblocks a fault writing to a client that does not read
+		}
+		s.mu.Unlock()
 		s.srv.Close()
 		<-s.serveDone
 		s.active.Wait()

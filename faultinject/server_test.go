@@ -98,6 +98,30 @@ func TestPipeLargeBodies(t *testing.T) {
 	})
 }
 
+// TestCloseWithUnreadBody: Close does not wait for a client that never
+// reads a body a hijacking fault is still writing.
+func TestCloseWithUnreadBody(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	s := mustBuild(t, NewScenario("unread").
+		Route("GET /rmb", ResetMidBody().Respond(200).Body(big)).
+		Route("GET /big", Status(200).Body(big)))
+	for _, newServer := range []func(*Scenario, ...Option) *Server{NewServer, NewPipeServer} {
+		srv := newServer(s)
+		var bodies []io.Closer
+		for _, path := range []string{"/rmb", "/big"} {
+			resp, err := srv.Client().Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bodies = append(bodies, resp.Body) // never read
+		}
+		srv.Close()
+		for _, b := range bodies {
+			b.Close()
+		}
+	}
+}
+
 func TestPipeServerNotReachableOtherwise(t *testing.T) {
 	s := mustBuild(t, NewScenario("p").Route("GET /x", Status(200)))
 	synctest.Test(t, func(t *testing.T) {
