@@ -152,13 +152,8 @@ func RunCapacity(cfg CapacityConfig, ct Contender) (CapacityResult, error) {
 				o.Elapsed = seconds(now - start)
 				o.PrevDelay = prevDelay
 				o.Rand = rng
-				d := ct.Policy.Decide(o)
-				if d.Retry && budget != nil && !budget.RecordFailure() {
-					d.Retry, d.Reason = false, retryclient.ReasonBudgetExhausted
-				}
-				if o.Status == 200 && budget != nil {
-					budget.RecordSuccess()
-				}
+				// The budget is applied exactly as the Transport applies it.
+				d := budget.Apply(ct.Policy, o, ct.Policy.Decide(o))
 				if !d.Retry {
 					completions = append(completions, now-start)
 					if o.Status == 200 {
