@@ -153,6 +153,8 @@ type ScenarioError struct {
 	Msg          string // what is wrong, without the place
 }
 
+// Error returns "source:line:col: message", or "faultinject: scenario NAME:
+// message" when the scenario was built in Go.
 func (e *ScenarioError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d:%d: %s", e.Source, e.Line, e.Column, e.Msg)
