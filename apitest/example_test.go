@@ -1,0 +1,58 @@
+package apitest_test
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/retrylab/retrylab/apitest"
+	fi "github.com/retrylab/retrylab/faultinject"
+	"github.com/retrylab/retrylab/retryclient"
+)
+
+// Verify gives plain go test (and any other caller) the matchers' checks
+// and messages without Gomega.
+func ExampleVerify() {
+	s := fi.NewScenario("flaky").Route("GET /users/{id}", fi.Status(503), fi.Status(200)).MustBuild()
+	srv := fi.NewPipeServer(s)
+	defer srv.Close()
+
+	var timeline retryclient.Timeline
+	p := retryclient.DefaultPolicy().WithBackoff(retryclient.ConstantBackoff(time.Millisecond))
+	client := &http.Client{Transport: retryclient.New(srv.Transport(), p,
+		retryclient.WithObserver(func(a retryclient.Attempt) { timeline = append(timeline, a) }))}
+	resp, err := client.Get(srv.URL + "/users/1")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp.Body.Close()
+
+	fmt.Println(apitest.Verify(timeline, apitest.HaveAttempts(2)))
+	fmt.Println(apitest.Verify(srv.Journal(), apitest.HaveCalls("GET /users/{id}", 2)))
+	fmt.Println(apitest.Verify(timeline, apitest.HaveWaited(time.Millisecond)))
+	err = apitest.Verify(timeline, apitest.HaveNotRetried())
+	fmt.Println(err != nil)
+	// Output:
+	// <nil>
+	// <nil>
+	// <nil>
+	// true
+}
+
+// The matchers read a Timeline of client attempts as well as a Fixture.
+func ExampleHaveGivenUpWith() {
+	timeline := retryclient.Timeline{
+		{Number: 1, Method: "GET", URL: "/x", Status: 503, Retry: true, Delay: 100 * time.Millisecond, Reason: retryclient.ReasonRetryableStatus},
+		{Number: 2, Method: "GET", URL: "/x", Status: 503, Reason: retryclient.ReasonMaxAttempts},
+	}
+	fmt.Println(apitest.Verify(timeline, apitest.HaveGivenUpWith(retryclient.ReasonMaxAttempts)))
+	fmt.Println(apitest.Verify(timeline, apitest.HaveGivenUpWith(retryclient.ReasonSuccess)))
+	// Output:
+	// <nil>
+	// Expected the retry client to give up with reason "success", but it stopped with "max-attempts".
+	//
+	// Timeline:
+	//   #1 +0s GET /x → 503 · retry in 100ms (retryable-status)
+	//   #2 +0s GET /x → 503 · gave up (max-attempts)
+}

@@ -1,0 +1,35 @@
+package suites_test
+
+import (
+	"fmt"
+
+	"github.com/retrylab/retrylab/suites"
+)
+
+// Rules lists what RetryConformance checks; the universal rules apply to
+// every client, the others when the Promise declares what they check.
+func ExampleRules() {
+	for _, r := range suites.Rules() {
+		kind := "promised"
+		if r.Universal {
+			kind = "universal"
+		}
+		fmt.Printf("%-9s %s\n", kind, r.Name)
+	}
+	// Output:
+	// universal does not retry a non-transient 4xx
+	// universal does not retry 501 or 505
+	// universal does not retry a POST or PATCH without an Idempotency-Key
+	// universal waits before every retry
+	// universal sends the same body and Idempotency-Key on every attempt
+	// universal closes the bodies of the responses it discards
+	// universal stops at once when the caller cancels
+	// promised  never makes more attempts than promised
+	// promised  makes the promised attempts on transient failures
+	// promised  keeps its waits inside the promised envelope
+	// promised  honours Retry-After in seconds
+	// promised  honours Retry-After as an HTTP-date
+	// promised  never sleeps beyond its Retry-After cap
+	// promised  retries a POST that carries an Idempotency-Key
+	// promised  abandons a hung attempt at its attempt timeout
+}
