@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,8 @@ type Option func(*config)
 type config struct {
 	attemptHeader string
 	logger        *slog.Logger
+	admin         bool // serve the admin API under adminPrefix
+	adminRemote   bool // answer admin requests from non-loopback clients
 }
 
 func newConfig(opts []Option) config {
@@ -49,7 +52,8 @@ type Server struct {
 	// Client and Transport.
 	URL string
 
-	eng       *engine
+	eng       atomic.Pointer[engine] // replaced by Load
+	cfg       config
 	srv       *http.Server
 	transport *http.Transport
 	closing   chan struct{}
@@ -79,7 +83,7 @@ func NewServer(s *Scenario, opts ...Option) *Server {
 	srv.URL = "http://" + ln.Addr().String()
 	var d net.Dialer
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if srv.eng.refuseDial() {
+		if srv.eng.Load().refuseDial() {
 			return nil, errRefused(network, addr)
 		}
 		return d.DialContext(ctx, network, addr)
@@ -98,7 +102,7 @@ func NewPipeServer(s *Scenario, opts ...Option) *Server {
 	srv := newServer(s, ln, opts)
 	srv.URL = PipeURL
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if srv.eng.refuseDial() {
+		if srv.eng.Load().refuseDial() {
 			return nil, errRefused(network, addr)
 		}
 		return ln.dial(ctx)
@@ -117,7 +121,7 @@ type connInfo struct {
 func newServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 	cfg := newConfig(opts)
 	srv := &Server{
-		eng:       newEngine(s, cfg.attemptHeader),
+		cfg:       cfg,
 		closing:   make(chan struct{}),
 		serveDone: make(chan struct{}),
 		transport: &http.Transport{
@@ -125,6 +129,7 @@ func newServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 			IdleConnTimeout:     90 * time.Second,
 		},
 	}
+	srv.eng.Store(newEngine(s, cfg.attemptHeader))
 	errLog := log.New(io.Discard, "", 0)
 	if cfg.logger != nil {
 		errLog = slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn)
@@ -158,12 +163,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// of hijacked connections.
 	s.active.Add(1)
 	defer s.active.Done()
+	if s.cfg.admin && strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r)
+		return
+	}
 	m := readBody(r)
 	if ci, ok := r.Context().Value(connKey{}).(*connInfo); ok {
 		m.connID = ci.id
 		m.reused = ci.served.Add(1) > 1
 	}
-	p := s.eng.dispatch(r, m)
+	p := s.eng.Load().dispatch(r, m)
 	defer p.call.end()
 	x := &exchange{
 		ctx:       r.Context(),
@@ -223,13 +232,13 @@ func (s *Server) Transport() http.RoundTripper {
 
 // Journal returns the journal of the calls the server received.
 func (s *Server) Journal() *Journal {
-	return s.eng.journal
+	return s.eng.Load().journal
 }
 
 // Reset restarts every route's script and the chaos source, and empties the
 // journal. Requests in flight finish as decided before the reset.
 func (s *Server) Reset() {
-	s.eng.reset()
+	s.eng.Load().reset()
 }
 
 // Close releases every hang and delay in progress (their connections are
