@@ -33,7 +33,7 @@ ginkgo-parallel:
 
 ## demo: the main job on the embedded default scenario.
 demo:
-	$(GO) run ./cmd/retrylab run --scenario default
+	$(GO) run ./cmd/retrylab run --scenario default --attempts 4 --attempt-timeout 1s
 
 ## bench: benchmarks; `make bench-compare` runs them BENCHCOUNT times and summarises with benchstat.
 bench:

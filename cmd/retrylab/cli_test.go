@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildOut  []byte
+)
+
+// binary builds the retrylab command once per test process.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "retrylab-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "retrylab")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		buildOut, buildErr = cmd.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("building retrylab: %v\n%s", buildErr, buildOut)
+	}
+	return binPath
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runBinary(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// TestBinaryUsageErrors: bad input gives one line on stderr and status 2,
+// never a stack trace.
+func TestBinaryUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.yaml")
+	if err := os.WriteFile(broken, []byte("name: broken\nroutes:\n  - route: GET /x\n    steps:\n      - fault: rest\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badPolicy := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(badPolicy, []byte("max-attempts: 3\nbackof: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", nil, ""},
+		{"unknown command", []string{"launch"}, `retrylab: unknown command "launch" (commands: run, serve, storm, scenarios)`},
+		{"bad flag", []string{"run", "--scenaro", "default"}, "retrylab run: flag provided but not defined: -scenaro"},
+		{"missing scenario", []string{"run"}, "retrylab run: --scenario is required: an embedded scenario name ("},
+		{"unknown scenario", []string{"run", "--scenario", "nope"}, `retrylab run: fixtures: unknown scenario "nope" (known: chaos-mix, default,`},
+		{"unreadable file", []string{"run", "--scenario", filepath.Join(dir, "missing.yaml")}, "retrylab run: cannot read scenario file " + filepath.Join(dir, "missing.yaml") + ": no such file or directory"},
+		{"invalid file", []string{"run", "--scenario", broken}, "retrylab run: " + broken + `:5:16: unknown fault "rest" (did you mean "reset"?)`},
+		{"invalid policy", []string{"run", "--scenario", "default", "--policy", badPolicy}, "retrylab run: " + badPolicy + ":2:1:"},
+		{"bad request", []string{"run", "--scenario", "default", "--request", "users"}, `retrylab run: --request "users": want 'METHOD /path'`},
+		{"bad attempts", []string{"run", "--scenario", "default", "--attempts", "-1"}, "retrylab run: retryclient: MaxAttempts must be >= 1, got -1"},
+		{"bad model", []string{"storm", "--model", "tsunami"}, `retrylab storm: unknown model "tsunami" (models: capacity, occ)`},
+		{"bad clients", []string{"storm", "--clients", "10,x"}, `retrylab storm: --clients: "x" is not a positive whole number`},
+		{"stray argument", []string{"scenarios", "extra"}, `retrylab scenarios: unexpected argument "extra"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runBinary(t, c.args...)
+			if r.code != 2 {
+				t.Errorf("exit status %d, want 2 (stderr %q)", r.code, r.stderr)
+			}
+			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+				t.Errorf("stack trace on stderr:\n%s", r.stderr)
+			}
+			if c.want == "" {
+				return
+			}
+			if strings.Count(strings.TrimRight(r.stderr, "\n"), "\n") != 0 {
+				t.Errorf("stderr is not one line:\n%s", r.stderr)
+			}
+			if !strings.HasPrefix(r.stderr, c.want) {
+				t.Errorf("stderr = %q, want it to start with %q", r.stderr, c.want)
+			}
+		})
+	}
+}
+
+func TestBinaryHelp(t *testing.T) {
+	for _, cmd := range []string{"run", "serve", "storm", "scenarios"} {
+		r := runBinary(t, cmd, "-h")
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage: retrylab "+cmd) || !strings.Contains(r.stdout, "Examples:") {
+			t.Errorf("%s -h: status %d, stdout:\n%s", cmd, r.code, r.stdout)
+		}
+	}
+	r := runBinary(t, "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "storm") {
+		t.Errorf("--help: status %d, stdout:\n%s", r.code, r.stdout)
+	}
+}
+
+func TestBinaryRun(t *testing.T) {
+	svg := filepath.Join(t.TempDir(), "t.svg")
+	r := runBinary(t, "run", "--scenario", "transient-503", "--json", "--svg", svg)
+	if r.code != 0 {
+		t.Fatalf("status %d, stderr %s", r.code, r.stderr)
+	}
+	var rep runReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, r.stdout)
+	}
+	if rep.Outcome.Status != 200 || len(rep.Attempts) != 3 || len(rep.Journal) != 3 {
+		t.Errorf("want 200 after 3 attempts and 3 journaled calls, got %+v", rep.Outcome)
+	}
+	doc, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSVG(t, doc, map[string]int{"mark": 3, "wait backoff": 2})
+
+	r = runBinary(t, "run", "--scenario", "permanent-4xx", "--request", "GET /status/409", "--tcp")
+	if r.code != 0 || !strings.Contains(r.stdout, "409 Conflict") || !strings.Contains(r.stdout, "after 1 attempt ") {
+		t.Errorf("409 over TCP: status %d, stdout:\n%s", r.code, r.stdout)
+	}
+}
+
+func TestBinaryStorm(t *testing.T) {
+	svg := filepath.Join(t.TempDir(), "storm.svg")
+	r := runBinary(t, "storm", "--model", "occ", "--clients", "10,20", "--runs", "3", "--json", "--svg", svg)
+	if r.code != 0 {
+		t.Fatalf("status %d, stderr %s", r.code, r.stderr)
+	}
+	var rep stormReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.OCCRes) != 10 {
+		t.Errorf("%d results, want 5 policies × 2 client counts", len(rep.OCCRes))
+	}
+	again := runBinary(t, "storm", "--model", "occ", "--clients", "10,20", "--runs", "3", "--json")
+	if again.stdout != r.stdout {
+		t.Error("the same seed gave different numbers")
+	}
+	doc, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSVG(t, doc, nil)
+
+	r = runBinary(t, "storm", "--clients", "200")
+	if r.code != 0 || !strings.Contains(r.stdout, "amplification") || !strings.Contains(r.stdout, "full-jitter+budget") {
+		t.Errorf("capacity table: status %d, stdout:\n%s", r.code, r.stdout)
+	}
+}
+
+func TestBinaryScenarios(t *testing.T) {
+	r := runBinary(t, "scenarios")
+	if r.code != 0 || !strings.Contains(r.stdout, "default") || !strings.Contains(r.stdout, "transient-503") {
+		t.Errorf("status %d, stdout:\n%s", r.code, r.stdout)
+	}
+}

@@ -1,0 +1,145 @@
+// Command retrylab serves fault scenarios, runs the retry client against
+// them and prints what happened, and simulates retry storms.
+//
+//	retrylab run   --scenario NAME|FILE [--policy FILE] [--request 'GET /path'] [--json | --svg FILE]
+//	retrylab serve --scenario NAME|FILE [--addr 127.0.0.1:0]
+//	retrylab storm [--model capacity|occ] [--clients 50,100,190] [--json | --svg FILE]
+//	retrylab scenarios
+//
+// Every command prints its own help with -h. Bad input gives one line on
+// standard error and exit status 2.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// usageError is bad input from the user: printed as one line, exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"run", "run the retry client against a scenario and print the attempt timeline", cmdRun},
+		{"serve", "serve a scenario over HTTP on the loopback interface, with an admin API", cmdServe},
+		{"storm", "simulate many clients retrying against an outage, per policy", cmdStorm},
+		{"scenarios", "list the embedded scenarios", cmdScenarios},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Main runs the command line args and returns the exit status: 0 on
+// success, 1 when the command ran and failed, 2 on bad input.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		topUsage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(ctx, args[1:], stdout, stderr)
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.As(err, new(usageError)):
+				fmt.Fprintf(stderr, "retrylab %s: %s\n", c.name, oneLine(err.Error()))
+				return 2
+			default:
+				fmt.Fprintf(stderr, "retrylab %s: %s\n", c.name, oneLine(err.Error()))
+				return 1
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "retrylab: unknown command %q (commands: %s)\n", args[0], commandNames())
+	return 2
+}
+
+func commandNames() string {
+	var names []string
+	for _, c := range commands {
+		names = append(names, c.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func topUsage(w io.Writer) {
+	fmt.Fprintln(w, "retrylab — scripted HTTP faults, retry timelines and retry-storm simulations")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: retrylab COMMAND [flags]")
+	fmt.Fprintln(w)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'retrylab COMMAND -h' for a command's flags and examples.")
+}
+
+// oneLine folds a multi-line error into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// newFlagSet returns a flag set whose errors are returned, never printed
+// with a stack or an exit, and whose help text includes examples.
+func newFlagSet(name, synopsis, examples string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("retrylab "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: retrylab %s %s\n\nFlags:\n", name, synopsis)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		if examples != "" {
+			fmt.Fprintf(stdout, "\nExamples:\n%s", examples)
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args, printing help for -h and turning any other
+// problem into a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+		return err
+	}
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/retrylab/retrylab/faultinject"
+)
+
+const serveExamples = `  retrylab serve --scenario default
+  retrylab serve --scenario outage.yaml --addr 127.0.0.1:8080
+  curl -s localhost:8080/__admin/journal            # the calls so far, as JSON
+  curl -s -X POST localhost:8080/__admin/reset       # restart the scripts
+  curl -s -X PUT --data-binary @other.yaml localhost:8080/__admin/scenario
+`
+
+func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	fs := newFlagSet("serve", "--scenario NAME|FILE [--addr 127.0.0.1:PORT]", serveExamples, stdout)
+	scenarioArg := fs.String("scenario", "", "embedded scenario name (see 'retrylab scenarios') or YAML file")
+	addr := fs.String("addr", "127.0.0.1:0", "address to listen on; port 0 picks a free port")
+	allowRemote := fs.Bool("allow-remote-admin", false, "let non-loopback clients use the admin API under /__admin/")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	s, err := loadScenario(*scenarioArg)
+	if err != nil {
+		return err
+	}
+	if _, _, err := net.SplitHostPort(*addr); err != nil {
+		return usagef("--addr %q: %v", *addr, err)
+	}
+	srv, err := faultinject.Listen(*addr, s, faultinject.WithAdmin(*allowRemote))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return usagef("%s is already in use; pick another --addr (port 0 picks a free one)", *addr)
+		}
+		return usageError{err.Error()}
+	}
+	defer srv.Close()
+	fmt.Fprintf(stdout, "serving scenario %q on %s\n", s.Name, srv.URL)
+	fmt.Fprintf(stdout, "admin API: %s/__admin/journal, /__admin/reset, /__admin/scenario\n", srv.URL)
+	<-ctx.Done()
+	srv.Close()
+	fmt.Fprintf(stdout, "stopped after %d calls\n", srv.Journal().Len())
+	return nil
+}

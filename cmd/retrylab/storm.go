@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/retrylab/retrylab/internal/storm"
+	"github.com/retrylab/retrylab/retryclient"
+)
+
+const stormExamples = `  retrylab storm                                   # capacity model, 1000 clients, default contenders
+  retrylab storm --clients 100,1000,10000 --svg storm.svg
+  retrylab storm --outage 10s --timeouts --capacity 500 --json
+  retrylab storm --policy mine.yaml --policy theirs.yaml
+  retrylab storm --model occ --clients 50,100,190 --runs 100   # the 2015 backoff-and-jitter setup
+`
+
+// stormReport is the --json output of storm.
+type stormReport struct {
+	Model    string                 `json:"model"`
+	Seed     uint64                 `json:"seed"`
+	Capacity *storm.CapacityConfig  `json:"capacity_config,omitempty"`
+	OCC      *storm.OCCConfig       `json:"occ_config,omitempty"`
+	Results  []storm.CapacityResult `json:"capacity_results,omitempty"`
+	OCCRes   []storm.OCCResult      `json:"occ_results,omitempty"`
+}
+
+func cmdStorm(_ context.Context, args []string, stdout, _ io.Writer) error {
+	fs := newFlagSet("storm", "[--model capacity|occ] [flags]", stormExamples, stdout)
+	model := fs.String("model", "capacity", "simulation model: capacity (an outage, then limited capacity) or occ (optimistic concurrency on one row)")
+	clientsFlag := fs.String("clients", "", "comma-separated client counts (default 1000 for capacity, 50,100,190 for occ)")
+	capacity := fs.Float64("capacity", 200, "capacity model: requests per second the server completes after the outage")
+	outage := fs.Duration("outage", 3*time.Second, "capacity model: how long every request fails")
+	timeouts := fs.Bool("timeouts", false, "capacity model: requests hang until the attempt timeout during the outage instead of failing with 503")
+	spread := fs.Duration("spread", time.Second, "capacity model: window over which clients start")
+	runs := fs.Int("runs", 100, "occ model: runs averaged per point")
+	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same numbers")
+	var policies []string
+	fs.Func("policy", "policy YAML file to simulate (repeatable); default: built-in contenders", func(s string) error {
+		policies = append(policies, s)
+		return nil
+	})
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	svgFile := fs.String("svg", "", "also write a chart (amplification or calls against clients) to this SVG file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *model != "capacity" && *model != "occ" {
+		return usagef("unknown model %q (models: capacity, occ)", *model)
+	}
+	defClients := "1000"
+	if *model == "occ" {
+		defClients = "50,100,190"
+	}
+	if *clientsFlag == "" {
+		*clientsFlag = defClients
+	}
+	clients, err := parseInts(*clientsFlag)
+	if err != nil {
+		return err
+	}
+	contenders, err := stormContenders(*model, policies)
+	if err != nil {
+		return err
+	}
+
+	rep := stormReport{Model: *model, Seed: *seed}
+	var ss []series
+	switch *model {
+	case "capacity":
+		cfg := storm.CapacityConfig{Capacity: *capacity, Outage: *outage, OutageTimeouts: *timeouts, Spread: *spread, Seed: *seed}
+		rep.Capacity = &cfg
+		for _, ct := range contenders {
+			s := series{name: ct.Name}
+			for _, n := range clients {
+				c := cfg
+				c.Clients = n
+				r, err := storm.RunCapacity(c, ct)
+				if err != nil {
+					return usageError{err.Error()}
+				}
+				rep.Results = append(rep.Results, r)
+				s.points = append(s.points, [2]float64{float64(n), r.Amplification})
+			}
+			ss = append(ss, s)
+		}
+	case "occ":
+		cfg := storm.OCCConfig{Runs: *runs, Seed: *seed}
+		rep.OCC = &cfg
+		for _, ct := range contenders {
+			s := series{name: ct.Name}
+			for _, n := range clients {
+				c := cfg
+				c.Clients = n
+				r, err := storm.RunOCC(c, ct)
+				if err != nil {
+					return usageError{err.Error()}
+				}
+				rep.OCCRes = append(rep.OCCRes, r)
+				s.points = append(s.points, [2]float64{float64(n), r.Calls})
+			}
+			ss = append(ss, s)
+		}
+	}
+
+	if *svgFile != "" {
+		f, err := os.Create(*svgFile)
+		if err != nil {
+			return err
+		}
+		title, ylabel := "Retry amplification during an outage", "calls per logical request"
+		if *model == "occ" {
+			title, ylabel = "Work under optimistic concurrency", "average calls per run"
+		}
+		if err := lineChart(f, title, "clients", ylabel, ss); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if *model == "capacity" {
+		mode := "503"
+		if *timeouts {
+			mode = "timeouts"
+		}
+		fmt.Fprintf(stdout, "capacity model: %v outage (%s), then %v req/s; clients start within %v; seed %d\n\n",
+			*outage, mode, *capacity, *spread, *seed)
+		fmt.Fprintln(tw, "policy\tclients\tcalls\tamplification\tsuccess\tp50\tp99\tpeak req/s\t")
+		for _, r := range rep.Results {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.1f%%\t%v\t%v\t%d\t\n", r.Policy, r.Clients, r.Calls, r.Amplification,
+				100*r.SuccessRate, r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.PeakLoad)
+		}
+	} else {
+		fmt.Fprintf(stdout, "occ model: one row, network delay |N(10ms, 2ms)|, backoff base 5ms cap 2s; %d runs per point; seed %d\n\n", *runs, *seed)
+		fmt.Fprintln(tw, "policy\tclients\tavg calls\tavg completion\t")
+		for _, r := range rep.OCCRes {
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%v\t\n", r.Policy, r.Clients, r.Calls, r.Time.Round(time.Millisecond))
+		}
+	}
+	return tw.Flush()
+}
+
+// stormContenders returns the policies to simulate: the files given, or the
+// built-in set for the model.
+func stormContenders(model string, files []string) ([]storm.Contender, error) {
+	if len(files) == 0 {
+		if model == "occ" {
+			return storm.OCCContenders(), nil
+		}
+		return capacityContenders(), nil
+	}
+	var out []storm.Contender
+	for _, f := range files {
+		p, err := loadPolicy(f)
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		out = append(out, storm.Contender{Name: name, Policy: p})
+	}
+	return out, nil
+}
+
+// capacityContenders is the built-in set for the capacity model: the default
+// policy with each jitter kind, with a retry budget, and with no backoff.
+func capacityContenders() []storm.Contender {
+	p := retryclient.DefaultPolicy().WithMaxAttempts(8)
+	withJitter := func(j retryclient.JitterKind) retryclient.Policy {
+		return p.WithBackoff(p.Backoff.WithJitter(j))
+	}
+	return []storm.Contender{
+		{Name: "no-jitter", Policy: withJitter(retryclient.JitterNone)},
+		{Name: "full-jitter", Policy: withJitter(retryclient.JitterFull)},
+		{Name: "equal-jitter", Policy: withJitter(retryclient.JitterEqual)},
+		{Name: "decorrelated", Policy: withJitter(retryclient.JitterDecorrelated)},
+		{Name: "full-jitter+budget", Policy: withJitter(retryclient.JitterFull), BudgetTokens: 100, BudgetRatio: 0.1},
+		{Name: "no-backoff", Policy: p.WithBackoff(retryclient.Backoff{Kind: retryclient.BackoffConstant, Jitter: retryclient.JitterNone})},
+	}
+}
+
+// loadPolicy reads a policy YAML file, strictly.
+func loadPolicy(path string) (retryclient.Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return retryclient.Policy{}, usagef("cannot read policy: %v", err)
+	}
+	p, err := retryclient.ParsePolicy(path, data)
+	if err != nil {
+		return retryclient.Policy{}, usageError{err.Error()}
+	}
+	return p, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, usagef("--clients: %q is not a positive whole number", strings.TrimSpace(f))
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
