@@ -18,7 +18,7 @@ func TestVirtualTimeReportsFailures(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	text := string(out)
 	if err == nil {
-		t.Fatalf("the bridge suite passed, but eight of its specs fail on purpose:\n%s", text)
+		t.Fatalf("the bridge suite passed, but nine of its specs fail on purpose:\n%s", text)
 	}
 	for _, want := range []*regexp.Regexp{
 		// A failed Expect fails its spec with Gomega's message.
@@ -34,8 +34,10 @@ func TestVirtualTimeReportsFailures(t *testing.T) {
 		regexp.MustCompile(`\[FAILED\] apitest: URL called on a Fixture that was already closed: its node has ended`),
 		regexp.MustCompile(`\[FAILED\] apitest.New: called inside an apitest.VirtualTime node with a context that is not the node's`),
 		regexp.MustCompile(`\[FAILED\] apitest.New: WithTCP cannot be used inside an apitest.VirtualTime node`),
+		// A failed Expect in a cleanup fails the spec, inside the bubble.
+		regexp.MustCompile(`\[FAILED\] a failing cleanup`),
 		// The suite kept running after all of them.
-		regexp.MustCompile(`Ran 9 of 9 Specs.*\n.*FAIL! -- 1 Passed \| 8 Failed`),
+		regexp.MustCompile(`Ran 10 of 10 Specs.*\n.*FAIL! -- 1 Passed \| 9 Failed`),
 	} {
 		if !want.MatchString(text) {
 			t.Errorf("bridge suite output does not match %q", want)
@@ -46,5 +48,21 @@ func TestVirtualTimeReportsFailures(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("bridge suite output:\n%s", text)
+	}
+}
+
+// TestVirtualTimeRefusesToRunWhenRunExcludesIt: a spec whose subtest -run
+// excludes fails instead of silently running in real time.
+func TestVirtualTimeRefusesToRunWhenRunExcludesIt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a separate test binary")
+	}
+	out, err := exec.Command("go", "test", "-count=1", "-run", "TestBridge/nomatch", "./testdata/bridge",
+		"-args", "-ginkgo.no-color", "-ginkgo.focus", "passes").CombinedOutput()
+	if err == nil {
+		t.Fatalf("the excluded spec passed:\n%s", out)
+	}
+	if !strings.Contains(string(out), "apitest.VirtualTime: the spec's subtest \"TestBridge/failures passes\" did not run") {
+		t.Errorf("no explanation in the output:\n%s", out)
 	}
 }

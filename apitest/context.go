@@ -2,7 +2,10 @@ package apitest
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
+
+	"github.com/onsi/ginkgo/v2"
 	"testing"
 	"time"
 )
@@ -12,6 +15,9 @@ type bubbleKey struct{}
 // bubble describes one testing/synctest bubble run by VirtualTime or opened
 // with Context.
 type bubble struct {
+	mu       sync.Mutex
+	cleanups []func()
+
 	t       *testing.T
 	virtual bool        // a testing/synctest bubble (false: a plain test in real time)
 	ginkgo  bool        // run by VirtualTime inside a Ginkgo spec
@@ -78,3 +84,44 @@ func (c specBubbleContext) Value(key any) any {
 }
 
 func (c specBubbleContext) String() string { return "apitest.VirtualTime context" }
+
+// DeferCleanup registers f to run when the node or test that ctx belongs to
+// ends, last registered first:
+//   - in an apitest.VirtualTime node, at the end of the node's body, inside
+//     its bubble (so f may close servers and timers of the bubble), where a
+//     failed Expect fails the spec;
+//   - with a context from [Context], through t.Cleanup;
+//   - otherwise through Ginkgo's DeferCleanup.
+func DeferCleanup(ctx context.Context, f func()) {
+	b := bubbleFrom(ctx)
+	switch {
+	case b == nil:
+		ginkgo.DeferCleanup(f)
+	case b.ginkgo:
+		b.mu.Lock()
+		b.cleanups = append(b.cleanups, f)
+		b.mu.Unlock()
+	default:
+		b.t.Cleanup(f)
+	}
+}
+
+// runCleanups runs the bubble's cleanups, last first, each under
+// GinkgoRecover so a failure in one fails the spec and the others still run.
+func (b *bubble) runCleanups() {
+	for {
+		b.mu.Lock()
+		n := len(b.cleanups)
+		if n == 0 {
+			b.mu.Unlock()
+			return
+		}
+		f := b.cleanups[n-1]
+		b.cleanups = b.cleanups[:n-1]
+		b.mu.Unlock()
+		func() {
+			defer ginkgo.GinkgoRecover()
+			f()
+		}()
+	}
+}

@@ -1,6 +1,7 @@
 package apitest_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -50,9 +51,34 @@ func ExampleHaveGivenUpWith() {
 	fmt.Println(apitest.Verify(timeline, apitest.HaveGivenUpWith(retryclient.ReasonSuccess)))
 	// Output:
 	// <nil>
-	// Expected the retry client to give up with reason "success", but it stopped with "max-attempts".
+	// apitest: Expected the retry client to give up with reason "success", but it stopped with "max-attempts".
 	//
 	// Timeline:
 	//   #1 +0s GET /x → 503 · retry in 100ms (retryable-status)
 	//   #2 +0s GET /x → 503 · gave up (max-attempts)
+}
+
+// Outside a spec or test, New makes a fixture that the caller closes.
+func ExampleNew() {
+	s := fi.NewScenario("flaky").Route("GET /users/{id}", fi.Status(503), fi.Status(200).Body(`{"id":1}`)).MustBuild()
+	p := retryclient.DefaultPolicy().WithBackoff(retryclient.ConstantBackoff(10 * time.Millisecond))
+	fx := apitest.New(context.Background(), s, apitest.WithPolicy(p))
+	defer fx.Close()
+
+	resp, err := fx.Client().Get(fx.URL("/users/1"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Status)
+	for _, a := range fx.Attempts() {
+		fmt.Println(a.Number, a.Status, a.Reason, a.Delay)
+	}
+	fmt.Println(apitest.Verify(fx, apitest.HaveWaited(10*time.Millisecond)))
+	// Output:
+	// 200 OK
+	// 1 503 retryable-status 10ms
+	// 2 200 success 0s
+	// <nil>
 }

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
+	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega/gleak"
 
 	"github.com/retrylab/retrylab/faultinject"
@@ -35,8 +35,10 @@ type Fixture struct {
 
 	mu       sync.Mutex
 	attempts retryclient.Timeline
+	lastErr  error // the error of the last request through Client, nil if it had a response
 
-	closed atomic.Bool
+	closed     atomic.Bool
+	standalone bool // made outside any spec or test; closed by the caller
 }
 
 // Option configures a Fixture.
@@ -94,14 +96,16 @@ func WithLeakCheck() Option { return func(c *config) { c.leakCheck = true } }
 //	})
 //
 // In a VirtualTime node the server listens on an in-memory pipe and cleanup
-// runs inside the bubble (t.Cleanup of the bubble's *testing.T); in a
-// real-time Ginkgo node cleanup is registered with DeferCleanup. Plain go
-// test users pass [Context](t). A Fixture made in a BeforeEach cannot be used
+// runs at the end of the node, inside the bubble (see [DeferCleanup]); in a
+// real-time Ginkgo node cleanup is registered with Ginkgo's DeferCleanup.
+// Plain go test users pass [Context](t), which closes it with t.Cleanup.
+// Outside any test (a program, an Example) the caller must Close it. A Fixture made in a BeforeEach cannot be used
 // by a VirtualTime It, because each node has its own bubble; the Fixture
 // fails the spec with an explanation when that happens.
 //
 // Invalid input (a nil or invalid scenario, an invalid policy, WithTCP in a
-// bubble) fails the spec (or the test) with a message that names it.
+// bubble) fails the spec (or the test) with a message that names it; outside
+// any test it panics with that message.
 func New(ctx context.Context, s *faultinject.Scenario, opts ...Option) *Fixture {
 	cfg := config{policy: retryclient.DefaultPolicy()}
 	for _, o := range opts {
@@ -153,7 +157,7 @@ func New(ctx context.Context, s *faultinject.Scenario, opts ...Option) *Fixture 
 		retryclient.WithObserver(fx.record),
 	)
 	fx.transport = retryclient.New(fx.server.Transport(), cfg.policy, copts...)
-	fx.client = &http.Client{Transport: fx.transport}
+	fx.client = &http.Client{Transport: outcomeRecorder{fx}}
 
 	cleanup := func() {
 		fx.Close()
@@ -164,11 +168,13 @@ func New(ctx context.Context, s *faultinject.Scenario, opts ...Option) *Fixture 
 			g.Eventually(gleak.Goroutines).WithTimeout(5 * time.Second).ShouldNot(gleak.HaveLeaked(snapshot))
 		}
 	}
-	if owner != nil {
-		owner.t.Cleanup(cleanup)
-	} else {
-		ginkgo.DeferCleanup(cleanup)
+	if owner == nil && !inGinkgoNode() {
+		// Neither a test nor a spec to tie the fixture to: the caller
+		// closes it.
+		fx.standalone = true
+		return fx
 	}
+	DeferCleanup(ctx, cleanup)
 	return fx
 }
 
@@ -177,6 +183,29 @@ func (fx *Fixture) record(a retryclient.Attempt) {
 	fx.mu.Lock()
 	fx.attempts = append(fx.attempts, a)
 	fx.mu.Unlock()
+}
+
+// outcomeRecorder remembers how each request through the fixture's client
+// ended, including stops between attempts (a cancellation during a backoff)
+// that produce no Attempt record.
+type outcomeRecorder struct{ fx *Fixture }
+
+func (o outcomeRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := o.fx.transport.RoundTrip(req)
+	o.fx.mu.Lock()
+	o.fx.lastErr = err
+	o.fx.mu.Unlock()
+	return resp, err
+}
+
+// CloseIdleConnections closes the idle connections of the fixture's client.
+func (o outcomeRecorder) CloseIdleConnections() { o.fx.transport.CloseIdleConnections() }
+
+// lastError returns the error of the last request through Client.
+func (fx *Fixture) lastError() error {
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	return fx.lastErr
 }
 
 // usable fails the spec when the fixture is used after its node ended or
@@ -274,7 +303,7 @@ func (fx *Fixture) Close() {
 	}
 	fx.transport.CloseIdleConnections()
 	fx.server.Close()
-	if fx.owner != nil && fx.owner.ginkgo || fx.owner == nil {
+	if fx.owner != nil && fx.owner.ginkgo || fx.owner == nil && !fx.standalone {
 		ginkgo.AddReportEntry("retrylab timeline", ginkgo.ReportEntryVisibilityFailureOrVerbose, fx.GomegaString())
 	}
 }
@@ -310,15 +339,24 @@ func indent(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
 }
 
-// fatal reports a misuse: through Ginkgo when a spec is running, otherwise
-// through the owning test's T.
+// fatal reports a misuse: through the owning test's T for plain go test,
+// through Ginkgo when a spec is running, and otherwise (no test at all) by
+// panicking with the message, as httptest.NewServer does when it cannot
+// start.
 func fatal(owner *bubble, skip int, msg string) {
-	if owner != nil && !owner.ginkgo {
+	switch {
+	case owner != nil && !owner.ginkgo:
 		owner.t.Helper()
 		owner.t.Fatal(msg)
-		return
+	case owner != nil || inGinkgoNode():
+		ginkgo.Fail(msg, skip+1)
+	default:
+		panic(msg)
 	}
-	ginkgo.Fail(msg, skip+1)
 }
 
-var _ = testing.Verbose
+// inGinkgoNode reports whether a Ginkgo spec is running in this process.
+func inGinkgoNode() bool {
+	return ginkgo.CurrentSpecReport().LeafNodeType != types.NodeTypeInvalid
+}
+

@@ -73,8 +73,9 @@ Timeline:
 			{apitest.HaveNotRetried(), false, "Expected the retry client to make no retry, but attempt #2 followed a 503 (retryable-status)."},
 			{apitest.HaveWaited(100 * time.Millisecond), false, "Expected the retry client to wait [100ms] between attempts, but it waited [100ms 1s]."},
 			{apitest.HaveWaitedBetween(0, 500*time.Millisecond), false, "Expected the retry client to wait between 0s and 500ms before every retry, but wait 2 was 1s (all waits: [100ms 1s])."},
-			{apitest.HaveBackedOffExponentially(time.Second, 2), true, "Expected the retry client not to back off exponentially from 1s by ×2, but it did."},
-			{apitest.HaveBackedOffExponentially(50*time.Millisecond, 2), false, "Expected the retry client to back off exponentially from 50ms by ×2, but wait 1 was 100ms, outside (0, 50ms] (all waits: [100ms 1s])."},
+			{apitest.HaveBackedOffExponentially(100*time.Millisecond, 2), true, "Expected the retry client not to back off exponentially from 100ms by ×2, but it did."},
+			{apitest.HaveBackedOffExponentially(50*time.Millisecond, 2), false, "Expected the retry client to back off exponentially from 50ms by ×2, but wait 1 was 100ms, the promise is 50ms without jitter (waits: [100ms 1s])."},
+			{apitest.HaveBackedOffWithin(retryclient.Backoff{Kind: retryclient.BackoffConstant, Initial: 100 * time.Millisecond, Jitter: retryclient.JitterEqual}), true, "Expected the retry client not to back off within constant 100ms·0 ≤ 0s with equal jitter, but it did."},
 			{apitest.HaveHonoredRetryAfter(), true, "Expected the retry client not to honour Retry-After, but it did."},
 			{apitest.HaveSentSameBody(), true, "Expected the retry client not to send the same body on every attempt, but it did."},
 			{apitest.HaveSentSameIdempotencyKey(), false, "Expected the retry client to send the same Idempotency-Key on every attempt, but expected an Idempotency-Key on every attempt, call #1 to GET /users/{id} had none."},
@@ -160,6 +161,6 @@ Timeline:
 	It("gives plain go test the same checks through Verify", func(ctx context.Context) {
 		fx := run(ctx)
 		Expect(apitest.Verify(fx, apitest.HaveAttempts(3))).To(Succeed())
-		Expect(apitest.Verify(fx, apitest.HaveAttempts(1))).To(MatchError(HavePrefix("Expected the retry client to make 1 attempt, but it made 3.")))
+		Expect(apitest.Verify(fx, apitest.HaveAttempts(1))).To(MatchError(HavePrefix("apitest: Expected the retry client to make 1 attempt, but it made 3.")))
 	})
 })

@@ -33,9 +33,10 @@ import (
 //     the body's context; its cleanup runs inside the bubble. Objects built in
 //     a BeforeEach cannot be used in a VirtualTime It (each node has its own
 //     bubble); [Fixture] reports that mistake with a clear failure.
-//   - DeferCleanup callbacks registered inside the body run after the bubble
-//     has ended; use the bubble's t.Cleanup (via [T]) for anything that
-//     touches objects of the bubble.
+//   - Ginkgo's DeferCleanup callbacks registered inside the body run after
+//     the bubble has ended; register cleanup of objects of the bubble with
+//     [DeferCleanup], which runs it at the end of the body, inside the
+//     bubble, where a failed Expect fails the spec.
 //   - SpecTimeout and NodeTimeout stay in real time.
 //   - Goroutines started by the body must call defer GinkgoRecover() as usual.
 //
@@ -79,6 +80,7 @@ func runInBubble(ctx context.Context, body func(context.Context)) {
 				b.ended.Store(true)
 				activeBubble.CompareAndSwap(b, nil)
 			}()
+			defer b.runCleanups()
 			bctx := specBubbleContext{
 				bubbleCtx: context.WithValue(t.Context(), bubbleKey{}, b),
 				spec:      ctx,
@@ -87,9 +89,9 @@ func runInBubble(ctx context.Context, body func(context.Context)) {
 			body(bctx)
 		})
 	})
-	if !ran {
-		// Ginkgo requires the body to be called exactly once.
-		body(ctx)
+	if !ran && failure == "" {
+		ginkgo.Fail(fmt.Sprintf("apitest.VirtualTime: the spec's subtest %q did not run, so neither did the spec: go test's -run or -skip excluded it. "+
+			"Select specs with -ginkgo.focus instead (or -run '^%s$')", t.Name()+"/"+name, t.Name()))
 	}
 	if failure != "" {
 		ginkgo.Fail(failure)

@@ -2,6 +2,9 @@
 // apitest matchers and the suites share. Each check reads what a fault
 // server journaled and returns nil or an error that says, for a human, what
 // was expected and what happened.
+//
+// Checks look at logical requests: the calls a client made for one request
+// of its caller, first attempt and retries. See [Requests].
 package rules
 
 import (
@@ -14,24 +17,56 @@ import (
 	"github.com/retrylab/retrylab/faultinject"
 )
 
-// Waits returns, for every call after the first, the time from the end of
-// the previous call (when the server finished its answer, or gave up on a
-// client that had gone) to the start of this one: the wait the client chose.
-func Waits(calls []faultinject.Call) []time.Duration {
-	var out []time.Duration
-	for i := 1; i < len(calls); i++ {
-		out = append(out, calls[i].Start.Sub(calls[i-1].End))
+// Requests splits calls into logical requests, in order. When every call
+// carries the attempt header (Call.Attempt > 0), a call numbered 1 starts a
+// new request, so sequential requests through the same route stay apart.
+// Otherwise calls are grouped by route, in the order routes were first
+// called, and each route's calls count as one request.
+func Requests(calls []faultinject.Call) [][]faultinject.Call {
+	numbered := len(calls) > 0
+	for _, c := range calls {
+		if c.Attempt <= 0 {
+			numbered = false
+			break
+		}
+	}
+	var out [][]faultinject.Call
+	if numbered {
+		for _, c := range calls {
+			if c.Attempt == 1 || len(out) == 0 {
+				out = append(out, nil)
+			}
+			out[len(out)-1] = append(out[len(out)-1], c)
+		}
+		return out
+	}
+	index := map[string]int{}
+	for _, c := range calls {
+		i, ok := index[c.Route]
+		if !ok {
+			i = len(out)
+			index[c.Route] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], c)
 	}
 	return out
 }
 
-// ByRoute groups calls by route pattern, keeping their order.
-func ByRoute(calls []faultinject.Call) map[string][]faultinject.Call {
-	out := map[string][]faultinject.Call{}
-	for _, c := range calls {
-		out[c.Route] = append(out[c.Route], c)
+// Waits returns, for every call after the first of each logical request,
+// the time from the end of the previous call (when the server finished its
+// answer, or gave up on a client that had gone) to the start of this one:
+// the wait the client chose. afterRetryAfter marks the waits that followed
+// an answer carrying Retry-After.
+func Waits(calls []faultinject.Call) (waits []time.Duration, afterRetryAfter []bool) {
+	for _, req := range Requests(calls) {
+		for i := 1; i < len(req); i++ {
+			waits = append(waits, req[i].Start.Sub(req[i-1].End))
+			_, ra := RetryAfter(req[i-1])
+			afterRetryAfter = append(afterRetryAfter, ra)
+		}
 	}
-	return out
+	return waits, afterRetryAfter
 }
 
 // Count checks that the server received exactly want calls.
@@ -42,57 +77,41 @@ func Count(calls []faultinject.Call, want int) error {
 	return nil
 }
 
-// AtMost checks that the server received no more than limit calls.
-func AtMost(calls []faultinject.Call, limit int) error {
-	if len(calls) > limit {
-		return fmt.Errorf("expected at most %s, the server received %s", plural(limit, "call"), plural(len(calls), "call"))
-	}
-	return nil
-}
-
-// AtLeast checks that the server received at least want calls.
-func AtLeast(calls []faultinject.Call, want int) error {
-	if len(calls) < want {
-		return fmt.Errorf("expected at least %s, the server received %s", plural(want, "call"), plural(len(calls), "call"))
-	}
-	return nil
-}
-
-// NotRetried checks that no route received more than one call.
+// NotRetried checks that no logical request was sent more than once.
 func NotRetried(calls []faultinject.Call) error {
-	for route, cs := range ByRoute(calls) {
-		if len(cs) > 1 {
-			return fmt.Errorf("expected no retry, %s received %s (first answer: %s)", routeName(route), plural(len(cs), "call"), answer(cs[0]))
+	for _, req := range Requests(calls) {
+		if len(req) > 1 {
+			return fmt.Errorf("expected no retry, %s received %s for one request (first answer: %s)", routeName(req[0].Route), plural(len(req), "call"), answer(req[0]))
 		}
 	}
 	return nil
 }
 
-// SameBody checks that every call of each route carried byte-identical
-// bodies (same length and SHA-256).
+// SameBody checks that every call of each logical request carried a
+// byte-identical body (same length and SHA-256).
 func SameBody(calls []faultinject.Call) error {
-	for route, cs := range ByRoute(calls) {
-		for i := 1; i < len(cs); i++ {
-			if cs[i].BodySHA256 != cs[0].BodySHA256 || cs[i].BodyLen != cs[0].BodyLen {
+	for _, req := range Requests(calls) {
+		for i := 1; i < len(req); i++ {
+			if req[i].BodySHA256 != req[0].BodySHA256 || req[i].BodyLen != req[0].BodyLen {
 				return fmt.Errorf("expected the same body on every attempt, %s call #%d sent %d bytes (sha256 %s) but call #%d sent %d bytes (sha256 %s)",
-					routeName(route), cs[0].Seq, cs[0].BodyLen, short(cs[0].BodySHA256), cs[i].Seq, cs[i].BodyLen, short(cs[i].BodySHA256))
+					routeName(req[0].Route), req[0].Seq, req[0].BodyLen, short(req[0].BodySHA256), req[i].Seq, req[i].BodyLen, short(req[i].BodySHA256))
 			}
 		}
 	}
 	return nil
 }
 
-// SameIdempotencyKey checks that every call of each route carried the same,
-// non-empty Idempotency-Key.
+// SameIdempotencyKey checks that every call of each logical request carried
+// the same, non-empty Idempotency-Key.
 func SameIdempotencyKey(calls []faultinject.Call) error {
-	for route, cs := range ByRoute(calls) {
-		for _, c := range cs {
+	for _, req := range Requests(calls) {
+		for _, c := range req {
 			if c.IdempotencyKey == "" {
-				return fmt.Errorf("expected an Idempotency-Key on every attempt, call #%d to %s had none", c.Seq, routeName(route))
+				return fmt.Errorf("expected an Idempotency-Key on every attempt, call #%d to %s had none", c.Seq, routeName(c.Route))
 			}
-			if c.IdempotencyKey != cs[0].IdempotencyKey {
+			if c.IdempotencyKey != req[0].IdempotencyKey {
 				return fmt.Errorf("expected the same Idempotency-Key on every attempt, call #%d sent %q but call #%d sent %q",
-					cs[0].Seq, cs[0].IdempotencyKey, c.Seq, c.IdempotencyKey)
+					req[0].Seq, req[0].IdempotencyKey, c.Seq, c.IdempotencyKey)
 			}
 		}
 	}
@@ -116,22 +135,22 @@ func RetryAfter(c faultinject.Call) (time.Duration, bool) {
 	return 0, false
 }
 
-// HonoredRetryAfter checks that after every answer carrying Retry-After the
-// next call of the same route came no earlier than asked, less tolerance.
-// HTTP-date values have one-second resolution; they are measured from the
-// end of the call that sent them. A client that stopped instead of waiting
-// passes.
+// HonoredRetryAfter checks that, within each logical request, after every
+// answer carrying Retry-After the next call came no earlier than asked, less
+// tolerance. HTTP-date values have one-second resolution; they are measured
+// from the end of the call that sent them. A client that stopped instead of
+// waiting passes.
 func HonoredRetryAfter(calls []faultinject.Call, tolerance time.Duration) error {
-	for route, cs := range ByRoute(calls) {
-		for i := 0; i+1 < len(cs); i++ {
-			want, ok := RetryAfter(cs[i])
+	for _, req := range Requests(calls) {
+		for i := 0; i+1 < len(req); i++ {
+			want, ok := RetryAfter(req[i])
 			if !ok {
 				continue
 			}
-			got := cs[i+1].Start.Sub(cs[i].End)
+			got := req[i+1].Start.Sub(req[i].End)
 			if got+tolerance < want {
 				return fmt.Errorf("expected a wait of at least %v after Retry-After: %s on call #%d to %s, the next call came after %v",
-					want, cs[i].RetryAfter, cs[i].Seq, routeName(route), got)
+					want, req[i].RetryAfter, req[i].Seq, routeName(req[i].Route), got)
 			}
 		}
 	}

@@ -73,3 +73,9 @@ var _ = Describe("misuse", func() {
 		apitest.New(ctx, fi.NewScenario("x").Route("GET /x", fi.Status(200)).MustBuild(), apitest.WithTCP())
 	})
 })
+
+var _ = Describe("cleanup", func() {
+	It("fails in DeferCleanup", apitest.VirtualTime, func(ctx context.Context) {
+		apitest.DeferCleanup(ctx, func() { Expect("cleanup").To(Equal("clean"), "a failing cleanup") })
+	})
+})
