@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
-	"github.com/onsi/gomega"
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
 	"github.com/onsi/gomega/gleak"
 
 	"github.com/retrylab/retrylab/faultinject"
@@ -359,4 +359,3 @@ func fatal(owner *bubble, skip int, msg string) {
 func inGinkgoNode() bool {
 	return ginkgo.CurrentSpecReport().LeafNodeType != types.NodeTypeInvalid
 }
-
