@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -49,16 +50,26 @@ func RetryChaos(name string, subject func() Subject, opts ...ChaosOption) bool {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	seeds := make([]uint64, 0, cfg.sequences)
-	for i := range cfg.sequences {
+	var problem string
+	var seeds []uint64
+	if cfg.sequences < 1 {
+		problem = fmt.Sprintf("suites.RetryChaos: Sequences(%d): want at least 1", cfg.sequences)
+	}
+	for i := range max(cfg.sequences, 0) {
 		seeds = append(seeds, cfg.seed+uint64(i))
 	}
 	if v := os.Getenv(ReplaySeedEnv); v != "" {
-		if seed, err := strconv.ParseUint(v, 10, 64); err == nil {
-			seeds = []uint64{seed}
+		seed, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			problem = fmt.Sprintf("suites.RetryChaos: %s=%q is not a seed (a whole number)", ReplaySeedEnv, v)
 		}
+		seeds = []uint64{seed}
 	}
 	return ginkgo.Describe("retry chaos: "+name, func() {
+		if problem != "" {
+			ginkgo.It("is configured", func() { ginkgo.Fail(problem) })
+			return
+		}
 		for _, seed := range seeds {
 			ginkgo.It(fmt.Sprintf("sequence %d", seed), apitest.VirtualTime, func(ctx context.Context) {
 				s := subject()
@@ -67,7 +78,7 @@ func RetryChaos(name string, subject func() Subject, opts ...ChaosOption) bool {
 				}
 				if err := CheckChaos(ctx, s, seed); err != nil {
 					ginkgo.Fail(fmt.Sprintf("%v\n\nreplay this sequence alone with:\n  %s=%d go test . -ginkgo.focus %q",
-						err, ReplaySeedEnv, seed, fmt.Sprintf("retry chaos: %s sequence %d$", name, seed)))
+						err, ReplaySeedEnv, seed, regexp.QuoteMeta("retry chaos: "+name)+" sequence "+strconv.FormatUint(seed, 10)+"$"))
 				}
 			})
 		}
@@ -81,6 +92,7 @@ type chaosStep struct {
 	retryable  bool // a retrying client may try again after it
 	terminal   bool // the script ends here
 	retryAfter bool
+	raWait     time.Duration
 }
 
 func chaosVocabulary(p Promise) (transient, final []chaosStep) {
@@ -93,8 +105,8 @@ func chaosVocabulary(p Promise) (transient, final []chaosStep) {
 		{word: "503", build: status(503), retryable: true},
 		{word: "504", build: status(504), retryable: true},
 		{word: "408", build: status(408), retryable: true},
-		{word: "429+Retry-After:1", build: func() faultinject.StepBuilder { return faultinject.Status(429).RetryAfter(time.Second) }, retryable: true, retryAfter: true},
-		{word: "503+Retry-After:2", build: func() faultinject.StepBuilder { return faultinject.Status(503).RetryAfter(2 * time.Second) }, retryable: true, retryAfter: true},
+		{word: "429+Retry-After:1", build: func() faultinject.StepBuilder { return faultinject.Status(429).RetryAfter(time.Second) }, retryable: true, retryAfter: true, raWait: time.Second},
+		{word: "503+Retry-After:2", build: func() faultinject.StepBuilder { return faultinject.Status(503).RetryAfter(2 * time.Second) }, retryable: true, retryAfter: true, raWait: 2 * time.Second},
 		{word: "reset", build: faultinject.Reset, retryable: true},
 		{word: "empty", build: faultinject.Empty, retryable: true},
 	}
@@ -178,11 +190,20 @@ func CheckChaos(ctx context.Context, subj Subject, seed uint64) error {
 	}
 	// With a promise of attempts, a script whose final answer comes within
 	// them must be played to the end.
-	retriesPromised := p.MaxAttempts > 0 && !unkeyedPost && (method == "GET" || p.IdempotencyKeys)
+	// A promised elapsed-time limit or a Retry-After cap below a scripted
+	// Retry-After may end the retries early: then only the upper bounds hold.
+	capped := p.MaxElapsed > 0
+	for _, st := range steps {
+		if st.retryAfter && p.RetryAfterCap > 0 && st.raWait > p.RetryAfterCap {
+			capped = true
+		}
+	}
+	retriesPromised := p.MaxAttempts > 0 && !unkeyedPost && (method == "GET" || p.IdempotencyKeys) && !capped
 	if retriesPromised && len(steps) <= p.MaxAttempts && len(calls) != len(steps) {
 		return fail("%d calls; the final answer was reachable in %d of the promised %d attempts", len(calls), len(steps), p.MaxAttempts)
 	}
-	for i, w := range rules.Waits(calls) {
+	waits, _ := rules.Waits(calls)
+	for i, w := range waits {
 		if w <= 0 {
 			return fail("call #%d came without a pause after call #%d", i+2, i+1)
 		}

@@ -23,7 +23,7 @@ func retryclientSubject() suites.Subject {
 		},
 		Promise: suites.Promise{
 			MaxAttempts:    3,
-			InitialBackoff: 100 * time.Millisecond, Multiplier: 2, MaxBackoff: 10 * time.Second, Jittered: true,
+			InitialBackoff: 100 * time.Millisecond, Multiplier: 2, MaxBackoff: 10 * time.Second, Jitter: retryclient.JitterFull,
 			RetryAfter: true, RetryAfterCap: time.Minute,
 			IdempotencyKeys: true,
 		},

@@ -80,7 +80,7 @@ func restySubject() suites.Subject {
 		},
 		Promise: suites.Promise{
 			MaxAttempts:    4,
-			InitialBackoff: 100 * time.Millisecond, Multiplier: 2, MaxBackoff: 2 * time.Second, Jittered: true,
+			InitialBackoff: 100 * time.Millisecond, Multiplier: 2, MaxBackoff: 2 * time.Second, Jitter: retryclient.JitterFull,
 		},
 	}
 }
