@@ -41,7 +41,7 @@ type Fixture struct {
 	standalone bool // made outside any spec or test; closed by the caller
 }
 
-// Option configures a Fixture.
+// Option configures a Fixture. Options are applied once, by New.
 type Option func(*config)
 
 type config struct {

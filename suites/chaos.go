@@ -22,7 +22,8 @@ import (
 // only the sequence of the given seed, to replay a failure.
 const ReplaySeedEnv = "RETRYLAB_CHAOS_SEED"
 
-// ChaosOption configures RetryChaos.
+// ChaosOption configures RetryChaos; options are applied once, when the
+// container is registered.
 type ChaosOption func(*chaosConfig)
 
 type chaosConfig struct {

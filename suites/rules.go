@@ -16,7 +16,9 @@ import (
 	"github.com/retrylab/retrylab/retryclient"
 )
 
-// Rule is one rule of retry behaviour that RetryConformance checks. Check is
+// Rule is one rule of retry behaviour that RetryConformance checks. A Rule
+// is a plain value and its Check may run concurrently for different
+// subjects (each call starts its own servers). Check is
 // framework-free: it returns nil or an error naming the rule, the scenario
 // and the server's timeline. It must run inside a testing/synctest bubble
 // (or with a lot of patience): the scenarios wait for seconds.

@@ -28,6 +28,7 @@ type Client struct {
 // StatusError is an answer other than the one expected.
 type StatusError struct{ Status int }
 
+// Error says which status arrived.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("users: unexpected status %d %s", e.Status, http.StatusText(e.Status))
 }
