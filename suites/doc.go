@@ -1,3 +1,20 @@
 // Package suites holds reusable Ginkgo suites that check the retry behaviour
 // of any *http.Client against fault scenarios.
+//
+// [RetryConformance] registers one virtual-time spec per rule of [Rules]:
+// universal rules every client must keep (no retry of a non-transient 4xx,
+// 501 or 505; no retry of a POST or PATCH without an Idempotency-Key; a
+// wait before every retry; byte-identical bodies and keys; discarded
+// responses closed; an immediate stop on cancellation) and the rules a
+// [Promise] declares (attempt counts, the backoff envelope and jitter kind,
+// Retry-After and its cap, keyed POST retries, attempt timeouts).
+// [RetryChaos] checks the same invariants on seeded random fault sequences
+// and prints the seed of a failure with the command that replays it.
+//
+// The client under test is built by [Subject].Client on a transport that
+// reaches an in-memory fault server, so the suites need nothing but the
+// client: retryclient, go-retryablehttp, resty or a hand-written loop.
+// Rules are framework-free (Rule.Check returns an error), so plain go test
+// can run them inside synctest.Test. The suite must be started with
+// apitest.RunSpecs.
 package suites
