@@ -332,6 +332,16 @@ func (fx *Fixture) GomegaString() string {
 	return b.String()
 }
 
+// GoString names the fixture without reading its mutable state, so that
+// formatting it with %#v (as Gomega does when it tells Eventually's
+// arguments apart) is safe while a request is running.
+func (fx *Fixture) GoString() string {
+	if fx == nil {
+		return "(*apitest.Fixture)(nil)"
+	}
+	return fmt.Sprintf("&apitest.Fixture{scenario: %q}", fx.scenario.Name)
+}
+
 // String is GomegaString.
 func (fx *Fixture) String() string { return fx.GomegaString() }
 
