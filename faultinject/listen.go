@@ -1,7 +1,6 @@
 package faultinject
 
 import (
-	"context"
 	"fmt"
 	"net"
 )
@@ -22,16 +21,7 @@ func Listen(addr string, s *Scenario, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("faultinject: %w", err)
 	}
-	srv := newServer(s, ln, opts)
-	srv.URL = "http://" + ln.Addr().String()
-	var d net.Dialer
-	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if srv.eng.Load().refuseDial() {
-			return nil, errRefused(network, addr)
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-	return srv, nil
+	return newTCPServer(s, ln, opts), nil
 }
 
 // Load replaces the scenario the server plays: scripts start from their

@@ -79,6 +79,12 @@ func NewServer(s *Scenario, opts ...Option) *Server {
 			panic("faultinject: failed to listen on a port: " + err.Error())
 		}
 	}
+	return newTCPServer(s, ln, opts)
+}
+
+// newTCPServer serves s on the TCP listener ln, with a transport whose
+// dialer plays the refuse fault.
+func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 	srv := newServer(s, ln, opts)
 	srv.URL = "http://" + ln.Addr().String()
 	var d net.Dialer

@@ -382,21 +382,15 @@ func (d *decoder) unwrap(n ast.Node) ast.Node {
 	}
 }
 
-func (d *decoder) str(n ast.Node, what string) string {
-	n = d.unwrap(n)
-	switch s := n.(type) {
-	case *ast.StringNode:
-		return s.Value
-	case *ast.LiteralNode:
-		return s.Value.Value
-	}
-	d.fail(n, "%s: want a string, got %s", what, describe(n))
-	return ""
-}
+func (d *decoder) str(n ast.Node, what string) string { return d.text(n, what, false) }
 
 // scalar returns the text of any scalar (header values and bodies may be
 // numbers or booleans).
-func (d *decoder) scalar(n ast.Node, what string) string {
+func (d *decoder) scalar(n ast.Node, what string) string { return d.text(n, what, true) }
+
+// text returns the text of a string node or, with anyScalar, of a number or
+// boolean as written.
+func (d *decoder) text(n ast.Node, what string, anyScalar bool) string {
 	n = d.unwrap(n)
 	switch s := n.(type) {
 	case *ast.StringNode:
@@ -404,7 +398,9 @@ func (d *decoder) scalar(n ast.Node, what string) string {
 	case *ast.LiteralNode:
 		return s.Value.Value
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
-		return n.GetToken().Value
+		if anyScalar {
+			return n.GetToken().Value
+		}
 	}
 	d.fail(n, "%s: want a string, got %s", what, describe(n))
 	return ""

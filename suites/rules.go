@@ -145,20 +145,17 @@ func scenario(name, route string, steps ...faultinject.StepBuilder) *faultinject
 }
 
 func checkNo4xxRetry(ctx context.Context, subj Subject) error {
-	const rule = "does not retry a non-transient 4xx"
-	for _, code := range []int{400, 401, 403, 404, 409, 422} {
-		name := fmt.Sprintf("permanent-%d", code)
-		_, calls := send(ctx, subj, scenario(name, "GET /status", faultinject.Status(code), faultinject.Status(200)), "GET", "/status", nil, nil)
-		if len(calls) != 1 {
-			return violation(rule, name, calls, "a %d was answered, then the client made %d calls in all; want exactly 1", code, len(calls))
-		}
-	}
-	return nil
+	return checkNoRetryOf(ctx, subj, "does not retry a non-transient 4xx", 400, 401, 403, 404, 409, 422)
 }
 
 func checkNo5xxPermanentRetry(ctx context.Context, subj Subject) error {
-	const rule = "does not retry 501 or 505"
-	for _, code := range []int{501, 505} {
+	return checkNoRetryOf(ctx, subj, "does not retry 501 or 505", 501, 505)
+}
+
+// checkNoRetryOf checks that each status, followed by a 200 a wrong client
+// would reach, gets exactly one call.
+func checkNoRetryOf(ctx context.Context, subj Subject, rule string, codes ...int) error {
+	for _, code := range codes {
 		name := fmt.Sprintf("permanent-%d", code)
 		_, calls := send(ctx, subj, scenario(name, "GET /status", faultinject.Status(code), faultinject.Status(200)), "GET", "/status", nil, nil)
 		if len(calls) != 1 {

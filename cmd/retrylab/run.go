@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -166,15 +165,7 @@ func cmdRun(ctx context.Context, args []string, stdout, _ io.Writer) error {
 
 	res := execute(ctx, spec)
 	if *svgFile != "" {
-		f, err := os.Create(*svgFile)
-		if err != nil {
-			return err
-		}
-		if err := timelineSVG(f, res); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
+		if err := writeFile(*svgFile, func(w io.Writer) error { return timelineSVG(w, res) }); err != nil {
 			return err
 		}
 	}

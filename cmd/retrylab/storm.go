@@ -112,19 +112,11 @@ func cmdStorm(_ context.Context, args []string, stdout, _ io.Writer) error {
 	}
 
 	if *svgFile != "" {
-		f, err := os.Create(*svgFile)
-		if err != nil {
-			return err
-		}
 		title, ylabel := "Retry amplification during an outage", "calls per logical request"
 		if *model == "occ" {
 			title, ylabel = "Work under optimistic concurrency", "average calls per run"
 		}
-		if err := lineChart(f, title, "clients", ylabel, ss); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
+		if err := writeFile(*svgFile, func(w io.Writer) error { return lineChart(w, title, "clients", ylabel, ss) }); err != nil {
 			return err
 		}
 	}
