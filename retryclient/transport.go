@@ -27,9 +27,14 @@ import (
 //     up to [Policy.MaxBufferedBody] bytes first (a longer body fails at once
 //     with [ErrBodyTooLarge]);
 //   - drains (at most 64 KiB) and closes the body of every response it
-//     discards, so the connection is reused;
+//     discards, so the connection is reused; the drain is cut off when the
+//     backoff delay, counted from the response headers, ends (a delay
+//     under 10ms still gives the body 10ms, never past MaxElapsed), and
+//     [Attempt.Delay] is then the real gap;
 //   - sleeps between attempts on a timer that the caller's context
-//     interrupts at once;
+//     interrupts at once; buffering a request body is interrupted the same
+//     way (the body is closed, and the error is a [*GiveUpError] with no
+//     attempts and [ReasonCanceled]);
 //   - returns the last response (status preserved, body unread) with a nil
 //     error when the last attempt had one, and a [*GiveUpError] otherwise.
 //
@@ -126,8 +131,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	origBody := req.Body != nil && req.Body != http.NoBody
 	replayable := p.MaxAttempts > 1 && (idempotentMethod(method) || idemKey != "")
 	if origBody && getBody == nil && replayable {
-		buf, err := bufferBody(req.Body, p.MaxBufferedBody)
+		//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
+		buf, err := bufferBody(ctx, req.Cancel, req.Body, p.MaxBufferedBody)
 		if err != nil {
+			var gu *GiveUpError
+			if errors.As(err, &gu) && t.logger != nil {
+				t.giveUp(ctx, req, 0, 0, gu.LastErr, gu.Reason, nil)
+			}
 			return nil, err
 		}
 		getBody = replayBody(buf)
@@ -262,6 +272,25 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 
+		// The next attempt starts at wake, however long the discarded body
+		// takes: the drain is cut off there (or after minDrainWindow for a
+		// tiny delay, never past MaxElapsed). Only a body that ignores Close,
+		// or the drain window, can overrun wake; then Delay records the real
+		// gap, and an overrun past the MaxElapsed horizon stops.
+		wake := now.Add(dec.Delay)
+		if dec.Retry && resp != nil {
+			lastStatus = resp.StatusCode
+			cut := drainUntil(resp.Body, drainDeadline(now, wake, first, p.MaxElapsed))
+			resp = nil
+			if late := time.Now(); cut && late.After(wake) {
+				if p.MaxElapsed > 0 && late.Sub(first) > p.MaxElapsed {
+					dec.Retry, dec.Delay, dec.Reason = false, 0, ReasonMaxElapsed
+				} else {
+					dec.Delay, wake = late.Sub(now), late
+				}
+			}
+		}
+
 		if t.observer != nil || t.logger != nil || dec.Retry || resp == nil {
 			if id == 0 {
 				id = t.requests.Add(1)
@@ -313,19 +342,31 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &GiveUpError{Attempts: n, LastStatus: lastStatus, LastErr: err, Reason: dec.Reason, Timeline: timeline}
 		}
 
-		if resp != nil {
-			lastStatus = resp.StatusCode
-			drain(resp.Body)
-		}
 		if cancel != nil {
 			cancel()
 		}
 		//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
-		if err := sleep(ctx, req.Cancel, dec.Delay); err != nil {
+		if err := sleep(ctx, req.Cancel, time.Until(wake)); err != nil {
 			return nil, t.giveUp(ctx, req, n, lastStatus, err, ReasonCanceled, timeline)
 		}
 		prevDelay = dec.Delay
 	}
+}
+
+// drainDeadline is when the drain of a discarded body is cut off: at wake,
+// but no sooner than minDrainWindow after the response (now), unless that
+// passes the MaxElapsed horizon.
+func drainDeadline(now, wake, first time.Time, maxElapsed time.Duration) time.Time {
+	lo := now.Add(minDrainWindow)
+	if maxElapsed > 0 {
+		if h := first.Add(maxElapsed); lo.After(h) {
+			lo = h
+		}
+	}
+	if lo.After(wake) {
+		return lo
+	}
+	return wake
 }
 
 // giveUp builds the GiveUpError for a stop that happens between attempts
