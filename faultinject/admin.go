@@ -3,8 +3,8 @@ package faultinject
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -25,7 +25,10 @@ const maxScenarioUpload = 1 << 20
 //	                        400 with "admin upload:LINE:COL: …" when invalid
 //
 // The API answers clients on loopback addresses only (and in-process pipe
-// clients) and refuses others with 403, unless allowRemote is true.
+// clients) and refuses others with 403, unless allowRemote is true. It
+// refuses requests that carry an Origin header (a web page must not drive
+// it through the developer's loopback address), and an uploaded scenario
+// may not use body-file (it would read the server's files).
 func WithAdmin(allowRemote bool) Option {
 	return func(c *config) { c.admin, c.adminRemote = true, allowRemote }
 }
@@ -60,13 +63,18 @@ type AdminJournal struct {
 }
 
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if !s.cfg.adminRemote {
-		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			if ip := net.ParseIP(host); ip != nil && !ip.IsLoopback() {
-				http.Error(w, "faultinject: the admin API answers loopback clients only", http.StatusForbidden)
-				return
-			}
+	if !s.cfg.adminRemote && !s.pipe {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil || !ap.Addr().WithZone("").Unmap().IsLoopback() {
+			http.Error(w, "faultinject: the admin API answers loopback clients only", http.StatusForbidden)
+			return
 		}
+	}
+	if r.Header.Get("Origin") != "" {
+		// A browser page must not drive the admin API through the
+		// developer's loopback address.
+		http.Error(w, "faultinject: the admin API refuses requests from web pages (Origin header present)", http.StatusForbidden)
+		return
 	}
 	eng := s.eng.Load()
 	switch r.URL.Path {
@@ -101,7 +109,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:
 			writeJSON(w, http.StatusOK, scenarioSummary(eng.sc))
-		case http.MethodPut, http.MethodPost:
+		case http.MethodPut:
 			data, err := io.ReadAll(io.LimitReader(r.Body, maxScenarioUpload+1))
 			if err != nil {
 				http.Error(w, "faultinject: reading the scenario: "+err.Error(), http.StatusBadRequest)
@@ -111,7 +119,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, "faultinject: scenario larger than 1 MiB", http.StatusRequestEntityTooLarge)
 				return
 			}
-			sc, err := ParseScenario("admin upload", data)
+			sc, err := parseUploadedScenario("admin upload", data)
 			if err == nil {
 				err = s.Load(sc)
 			}

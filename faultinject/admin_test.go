@@ -98,12 +98,54 @@ func TestAdminRefusesRemoteClients(t *testing.T) {
 	defer srv.Close()
 	// Pretend the client is remote: the handler sees RemoteAddr, so a
 	// recorder-level check is enough here.
-	req, _ := http.NewRequest("GET", "/__admin/journal", nil)
-	req.RemoteAddr = "192.0.2.7:5555"
-	rec := &recorder{header: http.Header{}}
-	srv.ServeAdminForTest(rec, req)
-	if rec.code != http.StatusForbidden {
-		t.Errorf("remote client: %d, want 403", rec.code)
+	for addr, want := range map[string]int{
+		"192.0.2.7:5555":      http.StatusForbidden,
+		"[fd00::2]:5555":      http.StatusForbidden,
+		"[fe80::1%eth0]:5555": http.StatusForbidden, // regression: a zoned address did not parse and was let in
+		"garbage":             http.StatusForbidden,
+		"127.0.0.1:5555":      http.StatusOK,
+		"[::1]:5555":          http.StatusOK,
+		"[::ffff:127.0.0.1]:5": http.StatusOK,
+	} {
+		req, _ := http.NewRequest("GET", "/__admin/journal", nil)
+		req.RemoteAddr = addr
+		rec := &recorder{header: http.Header{}}
+		srv.ServeAdminForTest(rec, req)
+		if rec.code == 0 {
+			rec.code = http.StatusOK
+		}
+		if rec.code != want {
+			t.Errorf("client %s: %d, want %d", addr, rec.code, want)
+		}
+	}
+}
+
+func TestAdminRefusesWebPagesAndFileReads(t *testing.T) {
+	s := faultinject.NewScenario("x").Route("GET /x", faultinject.Status(200)).MustBuild()
+	srv, err := faultinject.Listen("127.0.0.1:0", s, faultinject.WithAdmin(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := &http.Client{}
+	// Regression: a cross-site "simple" POST from a browser replaced the scenario.
+	req, _ := http.NewRequest("PUT", srv.URL+"/__admin/scenario", strings.NewReader("name: pwned\nroutes: [{route: GET /x, steps: [{respond: 418}]}]\n"))
+	req.Header.Set("Origin", "http://evil.example")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || srv.Scenario().Name != "x" {
+		t.Errorf("upload with Origin: %d, scenario now %q", resp.StatusCode, srv.Scenario().Name)
+	}
+	if code, _ := do(t, c, "POST", srv.URL+"/__admin/scenario", "name: y\nroutes: [{route: GET /x, steps: [{respond: 418}]}]\n"); code != http.StatusMethodNotAllowed {
+		t.Errorf("POST upload: %d, want 405", code)
+	}
+	// Regression: body-file in an upload read the server's files.
+	code, body := do(t, c, "PUT", srv.URL+"/__admin/scenario", "name: leak\nroutes:\n  - route: GET /leak\n    steps:\n      - respond: 200\n        body-file: /etc/passwd\n")
+	if code != http.StatusBadRequest || !strings.Contains(body, "admin upload:6:9: body-file is not allowed here") {
+		t.Errorf("body-file upload: %d %q", code, body)
 	}
 }
 

@@ -54,6 +54,7 @@ type Server struct {
 
 	eng       atomic.Pointer[engine] // replaced by Load
 	cfg       config
+	pipe      bool // an in-memory pipe server
 	srv       *http.Server
 	transport *http.Transport
 	closing   chan struct{}
@@ -107,6 +108,7 @@ func NewPipeServer(s *Scenario, opts ...Option) *Server {
 	ln := newPipeListener()
 	srv := newServer(s, ln, opts)
 	srv.URL = PipeURL
+	srv.pipe = true
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if srv.eng.Load().refuseDial() {
 			return nil, errRefused(network, addr)

@@ -35,6 +35,13 @@ func ParseScenario(name string, data []byte) (*Scenario, error) {
 	return parseScenario(name, data, filepath.Dir(name))
 }
 
+// parseUploadedScenario parses a scenario that arrived over the network:
+// body-file, which would read the server's files, is an error.
+func parseUploadedScenario(name string, data []byte) (*Scenario, error) {
+	d := &decoder{name: name, noFiles: true}
+	return d.scenario(data)
+}
+
 func parseScenario(name string, data []byte, dir string) (*Scenario, error) {
 	d := &decoder{name: name, dir: dir}
 	s, err := d.scenario(data)
@@ -46,7 +53,8 @@ func parseScenario(name string, data []byte, dir string) (*Scenario, error) {
 
 // decoder walks the YAML syntax tree, so every error can name its place.
 type decoder struct {
-	name string
+	noFiles bool // body-file refused (scenarios uploaded over the network)
+	name    string
 	dir  string
 }
 
@@ -217,6 +225,9 @@ func (d *decoder) step(n ast.Node, chaos bool) Step {
 			}
 			bodyNode = v
 			p := d.str(v, key)
+			if d.noFiles {
+				d.fail(k, "body-file is not allowed here (the scenario did not come from a file); use body")
+			}
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(d.dir, p)
 			}
