@@ -99,12 +99,12 @@ func TestAdminRefusesRemoteClients(t *testing.T) {
 	// Pretend the client is remote: the handler sees RemoteAddr, so a
 	// recorder-level check is enough here.
 	for addr, want := range map[string]int{
-		"192.0.2.7:5555":      http.StatusForbidden,
-		"[fd00::2]:5555":      http.StatusForbidden,
-		"[fe80::1%eth0]:5555": http.StatusForbidden, // regression: a zoned address did not parse and was let in
-		"garbage":             http.StatusForbidden,
-		"127.0.0.1:5555":      http.StatusOK,
-		"[::1]:5555":          http.StatusOK,
+		"192.0.2.7:5555":       http.StatusForbidden,
+		"[fd00::2]:5555":       http.StatusForbidden,
+		"[fe80::1%eth0]:5555":  http.StatusForbidden, // regression: a zoned address did not parse and was let in
+		"garbage":              http.StatusForbidden,
+		"127.0.0.1:5555":       http.StatusOK,
+		"[::1]:5555":           http.StatusOK,
 		"[::ffff:127.0.0.1]:5": http.StatusOK,
 	} {
 		req, _ := http.NewRequest("GET", "/__admin/journal", nil)

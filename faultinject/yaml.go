@@ -55,7 +55,7 @@ func parseScenario(name string, data []byte, dir string) (*Scenario, error) {
 type decoder struct {
 	noFiles bool // body-file refused (scenarios uploaded over the network)
 	name    string
-	dir  string
+	dir     string
 }
 
 // decodeError unwinds the walk with a positioned error.
