@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"syscall"
+
+	"golang.org/x/net/http2"
 )
 
 // ErrorClass is the kind of failure of an attempt that produced no response.
@@ -19,7 +21,11 @@ const (
 	ClassNone ErrorClass = ""
 	// ClassConnection is a transient transport failure: connection refused
 	// or reset, the peer closing before a response (EOF), a broken pipe, a
-	// temporary or timed-out DNS lookup. Retried.
+	// temporary or timed-out DNS lookup, an HTTP/2 stream reset with
+	// REFUSED_STREAM, INTERNAL_ERROR or CANCEL. Retried, but like every
+	// retry only for idempotent methods or requests with an Idempotency-Key:
+	// only REFUSED_STREAM (RFC 9113 §8.7) guarantees the server did not
+	// process the request.
 	ClassConnection ErrorClass = "connection"
 	// ClassTimeout is an attempt that ran out of time: the Transport's
 	// per-attempt timeout, or a timeout reported by the underlying transport
@@ -96,6 +102,16 @@ func Classify(err error) ErrorClass {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
 		return ClassConnection
+	}
+	// An HTTP/2 stream reset by the server. net/http's bundled HTTP/2
+	// error converts to x/net's StreamError through its As method.
+	var streamErr http2.StreamError
+	if errors.As(err, &streamErr) {
+		switch streamErr.Code {
+		case http2.ErrCodeRefusedStream, http2.ErrCodeInternal, http2.ErrCodeCancel:
+			return ClassConnection
+		}
+		return ClassOther
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {

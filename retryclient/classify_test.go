@@ -12,6 +12,8 @@ import (
 	"os"
 	"syscall"
 	"testing"
+
+	"golang.org/x/net/http2"
 )
 
 // timeoutErr is a net.Error that reports a timeout.
@@ -57,6 +59,29 @@ func TestClassify(t *testing.T) {
 		{"body too large", fmt.Errorf("%w: more", ErrBodyTooLarge), ClassBodyTooLarge},
 		{"malformed response", errors.New(`malformed HTTP status code "x"`), ClassOther},
 		{"text that looks like a reset is not one", errors.New("connection reset by peer"), ClassOther},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Classify(tc.err); got != tc.want {
+				t.Errorf("Classify(%v) = %q, want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+// Regression: HTTP/2 stream resets were ClassOther (never retried) while
+// the HTTP/1 equivalent (EOF) was retried.
+func TestClassifyHTTP2StreamErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want ErrorClass
+	}{
+		{"refused stream", http2.StreamError{StreamID: 1, Code: http2.ErrCodeRefusedStream}, ClassConnection},
+		{"internal error, wrapped", &url.Error{Op: "Get", Err: http2.StreamError{StreamID: 3, Code: http2.ErrCodeInternal}}, ClassConnection},
+		{"cancel", http2.StreamError{StreamID: 1, Code: http2.ErrCodeCancel}, ClassConnection},
+		{"protocol error", http2.StreamError{StreamID: 1, Code: http2.ErrCodeProtocol}, ClassOther},
+		{"text that looks like a stream error is not one", errors.New("stream error: stream ID 1; INTERNAL_ERROR; received from peer"), ClassOther},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -180,7 +180,8 @@ func (p Policy) Decide(o Outcome) Decision {
 	}
 	var delay time.Duration
 	if d.RetryAfterSeen && p.RetryAfter.Honor {
-		if p.RetryAfter.Cap > 0 && d.RetryAfter > p.RetryAfter.Cap {
+		// A Cap of 0 (invalid when honouring) waits only for Retry-After 0.
+		if d.RetryAfter > p.RetryAfter.Cap {
 			d.Reason = ReasonRetryAfterTooLong
 			return d
 		}

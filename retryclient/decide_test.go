@@ -52,8 +52,10 @@ func TestDecide(t *testing.T) {
 			Decision{Retry: true, Delay: time.Minute, Reason: ReasonRetryableStatus, RetryAfter: time.Minute, RetryAfterSeen: true}},
 		{"Retry-After above the cap", p, with(get(1, 429), func(o *Outcome) { o.RetryAfter = "61" }),
 			Decision{Reason: ReasonRetryAfterTooLong, RetryAfter: 61 * time.Second, RetryAfterSeen: true}},
-		{"Retry-After uncapped", p.WithRetryAfter(true, 0), with(get(1, 429), func(o *Outcome) { o.RetryAfter = "3600" }),
-			Decision{Retry: true, Delay: time.Hour, Reason: ReasonRetryableStatus, RetryAfter: time.Hour, RetryAfterSeen: true}},
+		// Regression: a Cap of 0 used to mean "no cap"; Validate now rejects
+		// it, and Decide called with such a policy never waits.
+		{"Retry-After cap 0 is not uncapped", p.WithRetryAfter(true, 0), with(get(1, 429), func(o *Outcome) { o.RetryAfter = "3600" }),
+			Decision{Reason: ReasonRetryAfterTooLong, RetryAfter: time.Hour, RetryAfterSeen: true}},
 		{"Retry-After not honoured", p.WithRetryAfter(false, time.Minute), with(get(1, 429), func(o *Outcome) { o.RetryAfter = "3600" }),
 			Decision{Retry: true, Delay: 100 * ms, Reason: ReasonRetryableStatus, RetryAfter: time.Hour, RetryAfterSeen: true}},
 		{"Retry-After on a 200 is ignored", p, with(get(1, 200), func(o *Outcome) { o.RetryAfter = "5" }), Decision{Reason: ReasonSuccess}},

@@ -71,6 +71,7 @@ type Policy struct {
 }
 
 // RetryAfterPolicy controls how a Retry-After response header is used.
+// It is a plain value, safe to copy and share.
 type RetryAfterPolicy struct {
 	// Honor makes a valid Retry-After replace the computed backoff.
 	// Default true.
@@ -78,7 +79,9 @@ type RetryAfterPolicy struct {
 
 	// Cap is the largest Retry-After that is waited for. A larger value stops
 	// the retries: the response is returned as is with reason
-	// [ReasonRetryAfterTooLong]. 0 means no cap. Default [DefaultRetryAfterCap].
+	// [ReasonRetryAfterTooLong]. When Honor is set, Cap must be > 0: there
+	// is no uncapped mode, since a server could then park the client for as
+	// long as it likes. Default [DefaultRetryAfterCap].
 	Cap time.Duration
 }
 
@@ -127,7 +130,10 @@ func (p Policy) Validate() error {
 			errs = append(errs, fmt.Errorf("retryclient: RetryStatuses must hold HTTP status codes (100-999), got %d", s))
 		}
 	}
-	if p.RetryAfter.Cap < 0 {
+	switch {
+	case p.RetryAfter.Honor && p.RetryAfter.Cap <= 0:
+		errs = append(errs, fmt.Errorf("retryclient: RetryAfter.Cap must be > 0 when Retry-After is honoured (an uncapped Retry-After lets a server park the client), got %v", p.RetryAfter.Cap))
+	case p.RetryAfter.Cap < 0:
 		errs = append(errs, fmt.Errorf("retryclient: RetryAfter.Cap must be >= 0, got %v", p.RetryAfter.Cap))
 	}
 	if p.MaxElapsed < 0 {
@@ -156,6 +162,7 @@ func (p Policy) WithRetryStatuses(statuses ...int) Policy {
 }
 
 // WithRetryAfter returns a copy of p with the Retry-After handling set.
+// When honor is true, limit must be > 0 (see [RetryAfterPolicy.Cap]).
 func (p Policy) WithRetryAfter(honor bool, limit time.Duration) Policy {
 	p.RetryAfter = RetryAfterPolicy{Honor: honor, Cap: limit}
 	return p

@@ -40,10 +40,16 @@ func TestPolicyValidate(t *testing.T) {
 	}{
 		{"zero attempts", DefaultPolicy().WithMaxAttempts(0), []string{"retryclient: MaxAttempts must be >= 1, got 0"}},
 		{"bad status", DefaultPolicy().WithRetryStatuses(503, 42), []string{"retryclient: RetryStatuses must hold HTTP status codes (100-999), got 42"}},
-		{"negative durations", DefaultPolicy().WithMaxElapsed(-1).WithAttemptTimeout(-time.Second).WithRetryAfter(true, -time.Minute), []string{
+		{"negative durations", DefaultPolicy().WithMaxElapsed(-1).WithAttemptTimeout(-time.Second).WithRetryAfter(false, -time.Minute), []string{
 			"retryclient: RetryAfter.Cap must be >= 0, got -1m0s",
 			"retryclient: MaxElapsed must be >= 0, got -1ns",
 			"retryclient: AttemptTimeout must be >= 0, got -1s"}},
+		// Regression: Cap 0 meant an uncapped Retry-After.
+		{"uncapped Retry-After", DefaultPolicy().WithRetryAfter(true, 0), []string{
+			"retryclient: RetryAfter.Cap must be > 0 when Retry-After is honoured (an uncapped Retry-After lets a server park the client), got 0s"}},
+		{"negative Retry-After cap while honoured", DefaultPolicy().WithRetryAfter(true, -time.Minute), []string{
+			"retryclient: RetryAfter.Cap must be > 0 when Retry-After is honoured (an uncapped Retry-After lets a server park the client), got -1m0s"}},
+		{"cap 0 is fine when not honoured", DefaultPolicy().WithRetryAfter(false, 0), nil},
 		{"negative buffer", DefaultPolicy().WithMaxBufferedBody(-1), []string{"retryclient: MaxBufferedBody must be >= 0, got -1"}},
 		{"zero policy", Policy{}, []string{
 			"retryclient: MaxAttempts must be >= 1, got 0",
@@ -53,6 +59,12 @@ func TestPolicyValidate(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.p.Validate()
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
 			if err == nil {
 				t.Fatal("Validate() = nil")
 			}
@@ -116,6 +128,7 @@ retry-dns-errors: true
 		{"bad duration", "attempt-timeout: 2 seconds\n", nil, `policy.yaml:1:18: invalid duration "2 seconds" (want a string like "250ms")`},
 		{"unknown kind", "backoff:\n  kind: expo\n", nil, `policy.yaml:2:9: unknown backoff kind "expo" (did you mean "exponential"?)`},
 		{"unknown jitter", "backoff:\n  jitter: ful\n", nil, `policy.yaml:2:11: unknown jitter "ful" (did you mean "full"?)`},
+		{"uncapped retry-after", "retry-after: {cap: 0s}\n", nil, "policy.yaml"},
 		{"invalid value", "max-attempts: 0\n", nil, "policy.yaml: retryclient: MaxAttempts must be >= 1, got 0"},
 		{"not a mapping", "- 1\n", nil, "policy.yaml:1:1: a policy is a mapping of keys like max-attempts and backoff"},
 		{"syntax error", "max-attempts: [\n", nil, "policy.yaml:1:15: "},
@@ -154,7 +167,7 @@ func TestParsePolicyErrorIsPositionError(t *testing.T) {
 func TestPolicyRoundTrips(t *testing.T) {
 	p := DefaultPolicy().WithMaxAttempts(6).WithBackoff(Backoff{Kind: BackoffLinear, Initial: 250 * time.Millisecond,
 		Multiplier: 1, Max: 3 * time.Second, Jitter: JitterDecorrelated}).WithMaxElapsed(90*time.Second).
-		WithAttemptTimeout(1500*time.Millisecond).WithRetryAfter(true, 0).WithRetryStatuses(503)
+		WithAttemptTimeout(1500*time.Millisecond).WithRetryAfter(true, 90*time.Second).WithRetryStatuses(503)
 	t.Run("yaml", func(t *testing.T) {
 		b, err := yaml.Marshal(p)
 		if err != nil {
