@@ -11,6 +11,14 @@ import (
 	"testing"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 var (
 	buildOnce sync.Once
 	binPath   string
@@ -85,7 +93,13 @@ func TestBinaryUsageErrors(t *testing.T) {
 		{"bad request", []string{"run", "--scenario", "default", "--request", "users"}, `retrylab run: --request "users": want 'METHOD /path'`},
 		{"bad attempts", []string{"run", "--scenario", "default", "--attempts", "-1"}, "retrylab run: retryclient: MaxAttempts must be >= 1, got -1"},
 		{"bad model", []string{"storm", "--model", "tsunami"}, `retrylab storm: unknown model "tsunami" (models: capacity, occ)`},
-		{"bad clients", []string{"storm", "--clients", "10,x"}, `retrylab storm: --clients: "x" is not a positive whole number`},
+		{"bad clients", []string{"storm", "--clients", "10,x"}, `retrylab storm: --clients: "x" is not a whole number between 1 and 10000000`},
+		{"too many clients", []string{"storm", "--clients", "9000000000000000000"}, `retrylab storm: --clients: "9000000000000000000" is not a whole number between 1 and 10000000`},
+		{"bad method", []string{"run", "--scenario", "default", "--request", "G@T /x"}, `retrylab run: --request "G@T /x": net/http: invalid method "G@T"`},
+		{"bad path", []string{"run", "--scenario", "default", "--request", "GET /users/%zz"}, `retrylab run: --request "GET /users/%zz": invalid URL escape "%zz"`},
+		{"bad header", []string{"run", "--scenario", "default", "--header", ": v"}, `retrylab run: --header: "" is not a valid header name`},
+		{"unwritable svg", []string{"run", "--scenario", "default", "--svg", "/nonexistent/dir/x.svg"}, `retrylab run: cannot write /nonexistent/dir/x.svg: no such file or directory`},
+		{"unwritable chart", []string{"storm", "--svg", "/nonexistent/dir/x.svg"}, `retrylab storm: cannot write /nonexistent/dir/x.svg: no such file or directory`},
 		{"stray argument", []string{"scenarios", "extra"}, `retrylab scenarios: unexpected argument "extra"`},
 	}
 	for _, c := range cases {
@@ -96,6 +110,10 @@ func TestBinaryUsageErrors(t *testing.T) {
 			}
 			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
 				t.Errorf("stack trace on stderr:\n%s", r.stderr)
+			}
+			// Regression: a bad flag printed the whole help on stdout.
+			if r.stdout != "" {
+				t.Errorf("stdout is not empty:\n%s", r.stdout)
 			}
 			if c.want == "" {
 				return
@@ -145,6 +163,13 @@ func TestBinaryRun(t *testing.T) {
 	r = runBinary(t, "run", "--scenario", "permanent-4xx", "--request", "GET /status/409", "--tcp")
 	if r.code != 0 || !strings.Contains(r.stdout, "409 Conflict") || !strings.Contains(r.stdout, "after 1 attempt ") {
 		t.Errorf("409 over TCP: status %d, stdout:\n%s", r.code, r.stdout)
+	}
+
+	// A request that ends without a response prints its timeline and exits 1.
+	r = runBinary(t, "run", "--scenario", "reset", "--attempts", "1")
+	if r.code != 1 || !strings.Contains(r.stdout, "outcome  error after 1 attempt") ||
+		r.stderr != "retrylab run: the request failed (see the outcome above)\n" {
+		t.Errorf("reset with 1 attempt: status %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -55,13 +55,15 @@ func main() {
 }
 
 // Main runs the command line args and returns the exit status: 0 on
-// success, 1 when the command ran and failed, 2 on bad input.
+// success, 1 when the command ran and failed (for run: the request ended in
+// an error rather than a response), 2 on bad input.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		topUsage(stderr)
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		topUsage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
 	}
 	for _, c := range commands {
@@ -115,7 +117,10 @@ func oneLine(s string) string {
 func newFlagSet(name, synopsis, examples string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("retrylab "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	// The flag package calls Usage on every parse error; help is printed
+	// only for -h (see parseFlags), so a bad flag leaves stdout clean.
+	fs.Usage = func() {}
+	help[fs] = func() {
 		fmt.Fprintf(stdout, "Usage: retrylab %s %s\n\nFlags:\n", name, synopsis)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
@@ -127,12 +132,15 @@ func newFlagSet(name, synopsis, examples string, stdout io.Writer) *flag.FlagSet
 	return fs
 }
 
+// help holds each flag set's help printer.
+var help = map[*flag.FlagSet]func(){}
+
 // parseFlags parses args, printing help for -h and turning any other
 // problem into a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
+		help[fs]()
 		return err
 	}
 	if err != nil {

@@ -9,9 +9,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/retrylab/retrylab/faultinject"
 	"github.com/retrylab/retrylab/retryclient"
@@ -162,6 +165,25 @@ func cmdRun(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if *timeout <= 0 {
 		return usagef("--timeout must be positive, got %v", *timeout)
 	}
+	// Bad request input is bad input, found before anything runs.
+	if _, err := http.NewRequest(spec.method, faultinject.PipeURL+spec.path, nil); err != nil {
+		return usagef("--request %q: %v", spec.method+" "+spec.path, unwrapURLError(err))
+	}
+	for k, vs := range spec.header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return usagef("--header: %q is not a valid header name", k)
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return usagef("--header %s: %q is not a valid header value", k, v)
+			}
+		}
+	}
+	if *svgFile != "" {
+		if err := writable(*svgFile); err != nil {
+			return err
+		}
+	}
 
 	res := execute(ctx, spec)
 	if *svgFile != "" {
@@ -172,9 +194,31 @@ func cmdRun(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res.report())
+		err = enc.Encode(res.report())
+	} else {
+		err = res.writeText(stdout)
 	}
-	return res.writeText(stdout)
+	if err != nil {
+		return err
+	}
+	if res.err != nil {
+		// The timeline is printed; the status says the request failed.
+		return errRequestFailed
+	}
+	return nil
+}
+
+// errRequestFailed ends a run whose request got no response; its timeline
+// has been printed already.
+var errRequestFailed = errors.New("the request failed (see the outcome above)")
+
+// unwrapURLError returns the reason inside a *url.Error.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // execute serves the scenario, sends the request through the retry client

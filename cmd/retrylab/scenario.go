@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"regexp"
 	"strings"
 
@@ -13,13 +12,14 @@ import (
 	"github.com/retrylab/retrylab/fixtures"
 )
 
-// loadScenario reads --scenario: a file when the argument names one (or
-// looks like a path), otherwise an embedded fixture.
+// loadScenario reads --scenario: a file when the argument looks like a path
+// (it contains a slash or ends in .yaml or .yml), otherwise an embedded
+// fixture; ./name reads a file without an extension.
 func loadScenario(arg string) (*faultinject.Scenario, error) {
 	if arg == "" {
 		return nil, usagef("--scenario is required: an embedded scenario name (%s) or a YAML file", strings.Join(fixtures.Names(), ", "))
 	}
-	if _, err := os.Stat(arg); err == nil || strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
+	if strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
 		s, err := faultinject.LoadScenario(arg)
 		if err != nil {
 			var pe *fs.PathError
@@ -63,18 +63,29 @@ func cmdScenarios(_ context.Context, args []string, stdout, _ io.Writer) error {
 		return err
 	}
 	for _, name := range fixtures.Names() {
-		s, err := fixtures.Load(name)
-		summary := ""
-		if err == nil && len(s.Routes) > 0 {
-			summary = s.Routes[0].Pattern
-		}
 		data, _ := fixtures.Bytes(name)
-		if first, _, ok := strings.Cut(string(data), "\n"); ok && strings.HasPrefix(first, "# ") {
-			summary = strings.TrimPrefix(first, "# ")
-		}
-		_, _ = io.WriteString(stdout, padRight(name, 22)+summary+"\n")
+		_, _ = io.WriteString(stdout, padRight(name, 22)+summary(name, string(data))+"\n")
 	}
 	return nil
+}
+
+// summary returns the first sentence of a scenario file's opening comment,
+// without the name it starts with.
+func summary(name, data string) string {
+	var words []string
+	for _, line := range strings.Split(data, "\n") {
+		text, ok := strings.CutPrefix(line, "#")
+		if !ok {
+			break
+		}
+		words = append(words, strings.Fields(text)...)
+	}
+	s := strings.Join(words, " ")
+	s = strings.TrimPrefix(s, name+" — ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i+1]
+	}
+	return s
 }
 
 func padRight(s string, n int) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,17 +24,21 @@ const stormExamples = `  retrylab storm                                   # capa
   retrylab storm --model occ --clients 50,100,190 --runs 100   # the 2015 backoff-and-jitter setup
 `
 
-// stormReport is the --json output of storm.
+// stormReport is the --json output of storm: schema "retrylab.storm/v1",
+// documented in docs/storm.md. Durations are integer nanoseconds (fields
+// ending in _ns).
 type stormReport struct {
-	Model    string                 `json:"model"`
-	Seed     uint64                 `json:"seed"`
-	Capacity *storm.CapacityConfig  `json:"capacity_config,omitempty"`
-	OCC      *storm.OCCConfig       `json:"occ_config,omitempty"`
-	Results  []storm.CapacityResult `json:"capacity_results,omitempty"`
-	OCCRes   []storm.OCCResult      `json:"occ_results,omitempty"`
+	Schema     string                 `json:"schema"`
+	Model      string                 `json:"model"`
+	Seed       uint64                 `json:"seed"`
+	Contenders []storm.Contender      `json:"contenders"`
+	Capacity   *storm.CapacityConfig  `json:"capacity_config,omitempty"`
+	OCC        *storm.OCCConfig       `json:"occ_config,omitempty"`
+	Results    []storm.CapacityResult `json:"capacity_results,omitempty"`
+	OCCRes     []storm.OCCResult      `json:"occ_results,omitempty"`
 }
 
-func cmdStorm(_ context.Context, args []string, stdout, _ io.Writer) error {
+func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("storm", "[--model capacity|occ] [flags]", stormExamples, stdout)
 	model := fs.String("model", "capacity", "simulation model: capacity (an outage, then limited capacity) or occ (optimistic concurrency on one row)")
 	clientsFlag := fs.String("clients", "", "comma-separated client counts (default 1000 for capacity, 50,100,190 for occ)")
@@ -71,21 +76,27 @@ func cmdStorm(_ context.Context, args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *svgFile != "" {
+		// Fail before the work, not after it.
+		if err := writable(*svgFile); err != nil {
+			return err
+		}
+	}
 
-	rep := stormReport{Model: *model, Seed: *seed}
+	rep := stormReport{Schema: "retrylab.storm/v1", Model: *model, Seed: *seed, Contenders: contenders}
 	var ss []series
 	switch *model {
 	case "capacity":
-		cfg := storm.CapacityConfig{Capacity: *capacity, Outage: *outage, OutageTimeouts: *timeouts, Spread: *spread, Seed: *seed}
+		cfg := storm.CapacityConfig{Capacity: *capacity, Outage: *outage, OutageTimeouts: *timeouts, Spread: *spread, Seed: *seed}.WithDefaults()
 		rep.Capacity = &cfg
 		for _, ct := range contenders {
 			s := series{name: ct.Name}
 			for _, n := range clients {
 				c := cfg
 				c.Clients = n
-				r, err := storm.RunCapacity(c, ct)
+				r, err := storm.RunCapacity(ctx, c, ct)
 				if err != nil {
-					return usageError{err.Error()}
+					return stormError(err)
 				}
 				rep.Results = append(rep.Results, r)
 				s.points = append(s.points, [2]float64{float64(n), r.Amplification})
@@ -93,16 +104,16 @@ func cmdStorm(_ context.Context, args []string, stdout, _ io.Writer) error {
 			ss = append(ss, s)
 		}
 	case "occ":
-		cfg := storm.OCCConfig{Runs: *runs, Seed: *seed}
+		cfg := storm.OCCConfig{Runs: *runs, Seed: *seed}.WithDefaults()
 		rep.OCC = &cfg
 		for _, ct := range contenders {
 			s := series{name: ct.Name}
 			for _, n := range clients {
 				c := cfg
 				c.Clients = n
-				r, err := storm.RunOCC(c, ct)
+				r, err := storm.RunOCC(ctx, c, ct)
 				if err != nil {
-					return usageError{err.Error()}
+					return stormError(err)
 				}
 				rep.OCCRes = append(rep.OCCRes, r)
 				s.points = append(s.points, [2]float64{float64(n), r.Calls})
@@ -131,18 +142,31 @@ func cmdStorm(_ context.Context, args []string, stdout, _ io.Writer) error {
 		if *timeouts {
 			mode = "timeouts"
 		}
-		fmt.Fprintf(stdout, "capacity model: %v outage (%s), then %v req/s; clients start within %v; seed %d\n\n",
-			*outage, mode, *capacity, *spread, *seed)
-		fmt.Fprintln(tw, "policy\tclients\tcalls\tamplification\tsuccess\tp50\tp99\tpeak req/s\t")
+		fmt.Fprintf(stdout, "capacity model: %v outage (%s), then %v req/s; clients start within %v; one-way latency %v; seed %d\n",
+			*outage, mode, *capacity, *spread, rep.Capacity.Latency, *seed)
+		fmt.Fprintf(stdout, "p50/p99: time to success of the requests that succeeded\n\n")
+		fmt.Fprintln(tw, "policy\tclients\tcalls\tamplification\tsuccess\tp50\tp99\tpeak req/s\tgave up\t")
 		for _, r := range rep.Results {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.1f%%\t%v\t%v\t%d\t\n", r.Policy, r.Clients, r.Calls, r.Amplification,
-				100*r.SuccessRate, r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.PeakLoad)
+			gaveUp := 0
+			for _, n := range r.GaveUp {
+				gaveUp += n
+			}
+			p50, p99 := "-", "-"
+			if r.SuccessRate > 0 {
+				p50, p99 = r.P50.Round(time.Millisecond).String(), r.P99.Round(time.Millisecond).String()
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.1f%%\t%s\t%s\t%d\t%d\t\n", r.Policy, r.Clients, r.Calls, r.Amplification,
+				100*r.SuccessRate, p50, p99, r.PeakLoad, gaveUp)
 		}
 	} else {
-		fmt.Fprintf(stdout, "occ model: one row, network delay |N(10ms, 2ms)|, backoff base 5ms cap 2s; %d runs per point; seed %d\n\n", *runs, *seed)
-		fmt.Fprintln(tw, "policy\tclients\tavg calls\tavg completion\t")
+		fmt.Fprintf(stdout, "occ model: one row, network delay |N(%v, %v)|, %d runs per point; seed %d\n", rep.OCC.NetMean, rep.OCC.NetSD, rep.OCC.Runs, *seed)
+		if len(policies) == 0 {
+			fmt.Fprintf(stdout, "contenders: exponential backoff from 5ms capped at 2s with each jitter kind, and no backoff\n")
+		}
+		fmt.Fprintln(stdout)
+		fmt.Fprintln(tw, "policy\tclients\tavg calls\tavg completion\tunwritten\t")
 		for _, r := range rep.OCCRes {
-			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%v\t\n", r.Policy, r.Clients, r.Calls, r.Time.Round(time.Millisecond))
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%v\t%.1f\t\n", r.Policy, r.Clients, r.Calls, r.Time.Round(time.Millisecond), r.Unwritten)
 		}
 	}
 	return tw.Flush()
@@ -164,6 +188,9 @@ func stormContenders(model string, files []string) ([]storm.Contender, error) {
 			return nil, err
 		}
 		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		if model == "occ" {
+			p = storm.ForOCC(p) // a conflict is a 409
+		}
 		out = append(out, storm.Contender{Name: name, Policy: p})
 	}
 	return out, nil
@@ -199,12 +226,21 @@ func loadPolicy(path string) (retryclient.Policy, error) {
 	return p, nil
 }
 
+// stormError turns a simulation error into the command's error: an
+// interruption is a failure, anything else is bad input.
+func stormError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted")
+	}
+	return usageError{strings.TrimPrefix(err.Error(), "storm: ")}
+}
+
 func parseInts(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, usagef("--clients: %q is not a positive whole number", strings.TrimSpace(f))
+		if err != nil || n < 1 || n > storm.MaxClients {
+			return nil, usagef("--clients: %q is not a whole number between 1 and %d", strings.TrimSpace(f), storm.MaxClients)
 		}
 		out = append(out, n)
 	}

@@ -1,13 +1,24 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 )
+
+// writable checks that path can be created, before any work is done.
+func writable(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return usagef("cannot write %s: %v", path, errors.Unwrap(err))
+	}
+	return f.Close()
+}
 
 // writeFile creates path and fills it with write, reporting the first error.
 func writeFile(path string, write func(io.Writer) error) error {
@@ -61,13 +72,16 @@ func lineChart(w io.Writer, title, xLabel, yLabel string, ss []series) error {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", left, left+pw, py(y), py(y))
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, py(y)+4, trimFloat(y))
 	}
-	xs := map[float64]bool{}
+	var xs []float64
 	for _, s := range ss {
 		for _, p := range s.points {
-			xs[p[0]] = true
+			if !slices.Contains(xs, p[0]) {
+				xs = append(xs, p[0])
+			}
 		}
 	}
-	for x := range xs {
+	slices.Sort(xs)
+	for _, x := range xs {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", px(x), top+ph+18, trimFloat(x))
 	}
 	fmt.Fprintf(&b, `<line x1="%d" x2="%.1f" y1="%.1f" y2="%.1f" stroke="black"/>`+"\n", left, left+pw, top+ph, top+ph)

@@ -1,6 +1,7 @@
 package storm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -11,50 +12,66 @@ import (
 	"github.com/retrylab/retrylab/retryclient"
 )
 
+// MaxClients bounds the number of simulated clients.
+const MaxClients = 10_000_000
+
 // Contender is one retry configuration taking part in a simulation.
 type Contender struct {
 	// Name labels the contender in reports.
-	Name string
+	Name string `json:"name"`
 	// Policy decides every retry, exactly as in the Transport.
-	Policy retryclient.Policy
+	Policy retryclient.Policy `json:"policy"`
 	// BudgetTokens and BudgetRatio, when BudgetTokens > 0, give all the
 	// simulated clients one shared retry budget (see retryclient.NewBudget).
-	BudgetTokens float64
-	BudgetRatio  float64
+	BudgetTokens float64 `json:"budget_tokens,omitempty"`
+	BudgetRatio  float64 `json:"budget_ratio,omitempty"`
 }
 
 // CapacityConfig describes the capacity model.
 type CapacityConfig struct {
 	// Clients is the number of logical requests, one per client.
-	Clients int
+	Clients int `json:"clients"`
 	// Spread is the window over which the clients start, uniformly.
-	Spread time.Duration
+	Spread time.Duration `json:"spread_ns"`
 	// Capacity is how many requests per second the server completes once the
 	// outage is over; requests above it are shed with 503.
-	Capacity float64
+	Capacity float64 `json:"capacity_per_s"`
 	// Outage is how long, from the start, every request fails.
-	Outage time.Duration
+	Outage time.Duration `json:"outage_ns"`
 	// OutageTimeouts makes requests during the outage hang until the
 	// client's attempt timeout instead of failing with 503 at once.
-	OutageTimeouts bool
+	OutageTimeouts bool `json:"outage_timeouts"`
 	// AttemptTimeout is the client's attempt timeout in timeout mode when the
 	// policy has none. Default 1s.
-	AttemptTimeout time.Duration
+	AttemptTimeout time.Duration `json:"attempt_timeout_ns"`
 	// Latency is the one-way network delay. Default 5ms.
-	Latency time.Duration
+	Latency time.Duration `json:"latency_ns"`
 	// Seed drives every random choice.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 }
 
-// CapacityResult is what one contender did in the capacity model.
+// WithDefaults returns c with its zero defaults filled in.
+func (c CapacityConfig) WithDefaults() CapacityConfig {
+	if c.Latency == 0 {
+		c.Latency = 5 * time.Millisecond
+	}
+	if c.AttemptTimeout == 0 {
+		c.AttemptTimeout = time.Second
+	}
+	return c
+}
+
+// CapacityResult is what one contender did in the capacity model. The
+// latency quantiles cover the requests that succeeded; GaveUp counts the
+// others by the reason they stopped.
 type CapacityResult struct {
 	Policy        string         `json:"policy"`
 	Clients       int            `json:"clients"`
 	Calls         int            `json:"calls"`
 	Amplification float64        `json:"amplification"`
 	SuccessRate   float64        `json:"success_rate"`
-	P50           time.Duration  `json:"p50_ns"`
-	P99           time.Duration  `json:"p99_ns"`
+	P50           time.Duration  `json:"p50_success_ns"`
+	P99           time.Duration  `json:"p99_success_ns"`
 	Finished      time.Duration  `json:"finished_ns"`
 	PeakLoad      int            `json:"peak_load_per_s"`
 	GaveUp        map[string]int `json:"gave_up"`
@@ -66,8 +83,8 @@ var errAttemptTimeout = errors.New("storm: attempt timed out")
 // Validate reports the first thing wrong with c.
 func (c CapacityConfig) Validate() error {
 	switch {
-	case c.Clients < 1:
-		return fmt.Errorf("storm: clients must be >= 1, got %d", c.Clients)
+	case c.Clients < 1 || c.Clients > MaxClients:
+		return fmt.Errorf("storm: clients must be between 1 and %d, got %d", MaxClients, c.Clients)
 	case !(c.Capacity > 0) || math.IsInf(c.Capacity, 0):
 		return fmt.Errorf("storm: capacity must be a positive number of requests per second, got %v", c.Capacity)
 	case c.Outage < 0 || c.Spread < 0 || c.Latency < 0 || c.AttemptTimeout < 0:
@@ -76,23 +93,22 @@ func (c CapacityConfig) Validate() error {
 	return nil
 }
 
-// RunCapacity simulates the capacity model for one contender.
-func RunCapacity(cfg CapacityConfig, ct Contender) (CapacityResult, error) {
+// RunCapacity simulates the capacity model for one contender. Each attempt
+// travels to the server (Latency), is served or shed there, and its answer
+// travels back (Latency); an attempt whose answer would arrive after the
+// policy's AttemptTimeout is a timeout at that instant. It stops early with
+// ctx's error.
+func RunCapacity(ctx context.Context, cfg CapacityConfig, ct Contender) (CapacityResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return CapacityResult{}, err
 	}
 	if err := ct.Policy.Validate(); err != nil {
 		return CapacityResult{}, err
 	}
-	if cfg.Latency == 0 {
-		cfg.Latency = 5 * time.Millisecond
-	}
-	timeout := ct.Policy.AttemptTimeout
-	if timeout == 0 {
-		timeout = cfg.AttemptTimeout
-	}
-	if timeout == 0 {
-		timeout = time.Second
+	cfg = cfg.WithDefaults()
+	hangTimeout := ct.Policy.AttemptTimeout
+	if hangTimeout == 0 {
+		hangTimeout = cfg.AttemptTimeout
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5707))
 	var budget *retryclient.Budget
@@ -122,30 +138,31 @@ func RunCapacity(cfg CapacityConfig, ct Contender) (CapacityResult, error) {
 
 	res := CapacityResult{Policy: ct.Name, Clients: cfg.Clients, GaveUp: map[string]int{}}
 	load := map[int]int{}
-	completions := make([]float64, 0, cfg.Clients)
+	var completions []float64
 	successes := 0
 	var s sim
 
-	var attempt func(start float64, n int, prevDelay time.Duration, now float64)
-	attempt = func(start float64, n int, prevDelay time.Duration, now float64) {
-		arrive := now + lat
-		s.at(arrive, func(now float64) {
+	var attempt func(start float64, n int, prevDelay time.Duration, sent float64)
+	attempt = func(start float64, n int, prevDelay time.Duration, sent float64) {
+		s.at(sent+lat, func(now float64) {
 			res.Calls++
 			load[int(now)]++
-			ok := admit(now)
-			var doneAt float64
 			var o retryclient.Outcome
+			doneAt := now + lat
 			switch {
-			case ok:
-				doneAt = now + lat
+			case admit(now):
 				o.Status = 200
 			case now < outage && cfg.OutageTimeouts:
-				doneAt = now - lat + timeout.Seconds()
 				o.Err, o.Class = errAttemptTimeout, retryclient.ClassTimeout
+				doneAt = sent + hangTimeout.Seconds()
 			default:
-				doneAt = now + lat
 				o.Status = 503
 			}
+			if t := ct.Policy.AttemptTimeout; t > 0 && doneAt > sent+t.Seconds() {
+				o = retryclient.Outcome{Err: errAttemptTimeout, Class: retryclient.ClassTimeout}
+				doneAt = sent + t.Seconds()
+			}
+			doneAt = math.Max(doneAt, now)
 			s.at(doneAt, func(now float64) {
 				o.Attempt = n
 				o.Method = "GET"
@@ -155,9 +172,9 @@ func RunCapacity(cfg CapacityConfig, ct Contender) (CapacityResult, error) {
 				// The budget is applied exactly as the Transport applies it.
 				d := budget.Apply(ct.Policy, o, ct.Policy.Decide(o))
 				if !d.Retry {
-					completions = append(completions, now-start)
 					if o.Status == 200 {
 						successes++
+						completions = append(completions, now-start)
 					} else {
 						res.GaveUp[string(d.Reason)]++
 					}
@@ -167,11 +184,15 @@ func RunCapacity(cfg CapacityConfig, ct Contender) (CapacityResult, error) {
 			})
 		})
 	}
-	for i := 0; i < cfg.Clients; i++ {
+	for range cfg.Clients {
 		start := rng.Float64() * cfg.Spread.Seconds()
 		s.at(start, func(now float64) { attempt(now, 1, 0, now) })
 	}
-	res.Finished = seconds(s.run())
+	end, err := s.run(ctx)
+	if err != nil {
+		return CapacityResult{}, err
+	}
+	res.Finished = seconds(end)
 
 	res.Amplification = float64(res.Calls) / float64(cfg.Clients)
 	res.SuccessRate = float64(successes) / float64(cfg.Clients)

@@ -1,6 +1,9 @@
 package storm
 
-import "container/heap"
+import (
+	"container/heap"
+	"context"
+)
 
 // event is something that happens at a simulated instant. seq breaks ties
 // in the order events were scheduled, which keeps runs deterministic.
@@ -41,12 +44,15 @@ func (s *sim) at(t float64, f func(now float64)) {
 }
 
 // run processes events in time order until none are left and returns the
-// time of the last one.
-func (s *sim) run() float64 {
-	for s.q.Len() > 0 {
+// time of the last one, or stops early with ctx's error.
+func (s *sim) run(ctx context.Context) (float64, error) {
+	for n := 0; s.q.Len() > 0; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return s.now, ctx.Err()
+		}
 		e := heap.Pop(&s.q).(event)
 		s.now = e.at
 		e.run(e.at)
 	}
-	return s.now
+	return s.now, nil
 }

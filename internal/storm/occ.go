@@ -1,10 +1,12 @@
 package storm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/retrylab/retrylab/retryclient"
@@ -15,23 +17,41 @@ import (
 // stale fails and the client starts over after its backoff.
 type OCCConfig struct {
 	// Clients is the number of clients, each updating the row once.
-	Clients int
+	Clients int `json:"clients"`
 	// Runs is how many independent runs are averaged. Default 100.
-	Runs int
+	Runs int `json:"runs"`
 	// NetMean and NetSD give the one-way network delay, |N(mean, sd)|.
 	// Defaults 10ms and 2ms.
-	NetMean, NetSD time.Duration
+	NetMean time.Duration `json:"net_mean_ns"`
+	NetSD   time.Duration `json:"net_sd_ns"`
 	// Seed drives every random choice.
-	Seed uint64
+	Seed uint64 `json:"seed"`
+}
+
+// WithDefaults returns c with its zero defaults filled in.
+func (c OCCConfig) WithDefaults() OCCConfig {
+	if c.Runs == 0 {
+		c.Runs = 100
+	}
+	if c.NetMean == 0 {
+		c.NetMean = 10 * time.Millisecond
+	}
+	if c.NetSD == 0 {
+		c.NetSD = 2 * time.Millisecond
+	}
+	return c
 }
 
 // OCCResult is a contender's average over the runs of the OCC model.
+// Unwritten counts, on average per run, the clients whose policy stopped
+// retrying before their write succeeded.
 type OCCResult struct {
-	Policy  string        `json:"policy"`
-	Clients int           `json:"clients"`
-	Runs    int           `json:"runs"`
-	Calls   float64       `json:"avg_calls"`
-	Time    time.Duration `json:"avg_completion_ns"`
+	Policy    string        `json:"policy"`
+	Clients   int           `json:"clients"`
+	Runs      int           `json:"runs"`
+	Calls     float64       `json:"avg_calls"`
+	Time      time.Duration `json:"avg_completion_ns"`
+	Unwritten float64       `json:"avg_unwritten"`
 }
 
 // OCCContenders returns the five strategies of the 2015 article on top of the
@@ -56,23 +76,26 @@ func OCCContenders() []Contender {
 	}
 }
 
-// RunOCC simulates the OCC model for one contender, averaged over cfg.Runs.
-func RunOCC(cfg OCCConfig, ct Contender) (OCCResult, error) {
-	if cfg.Clients < 1 {
-		return OCCResult{}, fmt.Errorf("storm: clients must be >= 1, got %d", cfg.Clients)
+// ForOCC returns p made fit for the OCC model: a conflict is answered 409,
+// so 409 is added to the statuses p retries.
+func ForOCC(p retryclient.Policy) retryclient.Policy {
+	if !slices.Contains(p.RetryStatuses, 409) {
+		p = p.WithRetryStatuses(append(slices.Clone(p.RetryStatuses), 409)...)
 	}
-	if cfg.Runs == 0 {
-		cfg.Runs = 100
+	return p
+}
+
+// RunOCC simulates the OCC model for one contender, averaged over cfg.Runs.
+// A conflict is a 409 answer to the write, decided on by ct.Policy (see
+// ForOCC). It stops early with ctx's error.
+func RunOCC(ctx context.Context, cfg OCCConfig, ct Contender) (OCCResult, error) {
+	if cfg.Clients < 1 || cfg.Clients > MaxClients {
+		return OCCResult{}, fmt.Errorf("storm: clients must be between 1 and %d, got %d", MaxClients, cfg.Clients)
 	}
 	if cfg.Runs < 0 {
 		return OCCResult{}, fmt.Errorf("storm: runs must be >= 1, got %d", cfg.Runs)
 	}
-	if cfg.NetMean == 0 {
-		cfg.NetMean = 10 * time.Millisecond
-	}
-	if cfg.NetSD == 0 {
-		cfg.NetSD = 2 * time.Millisecond
-	}
+	cfg = cfg.WithDefaults()
 	if cfg.NetMean < 0 || cfg.NetSD < 0 {
 		return OCCResult{}, errors.New("storm: network delays must not be negative")
 	}
@@ -83,7 +106,7 @@ func RunOCC(cfg OCCConfig, ct Contender) (OCCResult, error) {
 	mean, sd := cfg.NetMean.Seconds(), cfg.NetSD.Seconds()
 	delay := func() float64 { return math.Abs(rng.NormFloat64()*sd + mean) }
 
-	totalCalls, totalTime := 0, 0.0
+	totalCalls, totalTime, unwritten := 0, 0.0, 0
 	for range cfg.Runs {
 		var s sim
 		version := 0
@@ -113,6 +136,7 @@ func RunOCC(cfg OCCConfig, ct Contender) (OCCResult, error) {
 									PrevDelay: prev, Rand: rng,
 								})
 								if !d.Retry {
+									unwritten++
 									return
 								}
 								read(now+d.Delay.Seconds(), n+1, d.Delay)
@@ -123,14 +147,19 @@ func RunOCC(cfg OCCConfig, ct Contender) (OCCResult, error) {
 			}
 			read(0, 1, 0)
 		}
-		totalTime += s.run()
+		end, err := s.run(ctx)
+		if err != nil {
+			return OCCResult{}, err
+		}
+		totalTime += end
 		totalCalls += calls
 	}
 	return OCCResult{
-		Policy:  ct.Name,
-		Clients: cfg.Clients,
-		Runs:    cfg.Runs,
-		Calls:   float64(totalCalls) / float64(cfg.Runs),
-		Time:    seconds(totalTime / float64(cfg.Runs)),
+		Policy:    ct.Name,
+		Clients:   cfg.Clients,
+		Runs:      cfg.Runs,
+		Calls:     float64(totalCalls) / float64(cfg.Runs),
+		Time:      seconds(totalTime / float64(cfg.Runs)),
+		Unwritten: float64(unwritten) / float64(cfg.Runs),
 	}, nil
 }

@@ -1,6 +1,8 @@
 package storm
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -24,17 +26,17 @@ func capacityContenders() []Contender {
 func TestCapacityIsDeterministic(t *testing.T) {
 	cfg := CapacityConfig{Clients: 500, Capacity: 200, Outage: time.Second, Seed: 3}
 	for _, ct := range capacityContenders() {
-		a, err := RunCapacity(cfg, ct)
+		a, err := RunCapacity(t.Context(), cfg, ct)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := RunCapacity(cfg, ct)
+		b, _ := RunCapacity(t.Context(), cfg, ct)
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: same seed, different results:\n%+v\n%+v", ct.Name, a, b)
 		}
 		cfg2 := cfg
 		cfg2.Seed = 4
-		c, _ := RunCapacity(cfg2, ct)
+		c, _ := RunCapacity(t.Context(), cfg2, ct)
 		if ct.Name != "no-jitter" && reflect.DeepEqual(a, c) {
 			t.Errorf("%s: seeds 3 and 4 gave identical results", ct.Name)
 		}
@@ -44,7 +46,7 @@ func TestCapacityIsDeterministic(t *testing.T) {
 func TestCapacityAccounting(t *testing.T) {
 	ct := capacityContenders()[0]
 	// No outage and ample capacity: every request succeeds at once.
-	r, err := RunCapacity(CapacityConfig{Clients: 50, Capacity: 1e6, Spread: time.Second, Seed: 1}, ct)
+	r, err := RunCapacity(t.Context(), CapacityConfig{Clients: 50, Capacity: 1e6, Spread: time.Second, Seed: 1}, ct)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func TestCapacityAccounting(t *testing.T) {
 	}
 	// An outage longer than the whole retry schedule: every request makes
 	// MaxAttempts calls and gives up.
-	r, _ = RunCapacity(CapacityConfig{Clients: 50, Capacity: 10, Outage: time.Hour, Seed: 1}, ct)
+	r, _ = RunCapacity(t.Context(), CapacityConfig{Clients: 50, Capacity: 10, Outage: time.Hour, Seed: 1}, ct)
 	if r.Calls != 50*6 || r.SuccessRate != 0 || r.GaveUp["max-attempts"] != 50 {
 		t.Errorf("endless outage: got %+v, want 300 calls, no success, 50 gave up at max-attempts", r)
 	}
@@ -65,8 +67,8 @@ func TestCapacityAccounting(t *testing.T) {
 func TestCapacityBudgetLimitsAmplification(t *testing.T) {
 	cts := capacityContenders()
 	cfg := CapacityConfig{Clients: 2000, Capacity: 100, Outage: 5 * time.Second, Seed: 9}
-	free, _ := RunCapacity(cfg, cts[1])
-	budgeted, _ := RunCapacity(cfg, cts[2])
+	free, _ := RunCapacity(t.Context(), cfg, cts[1])
+	budgeted, _ := RunCapacity(t.Context(), cfg, cts[2])
 	if !(budgeted.Amplification < free.Amplification) {
 		t.Errorf("budget did not reduce amplification: %v with, %v without", budgeted.Amplification, free.Amplification)
 	}
@@ -81,7 +83,7 @@ func TestCapacityRejectsBadConfig(t *testing.T) {
 		"zero capacity": {Clients: 1},
 		"negative":      {Clients: 1, Capacity: 1, Outage: -time.Second},
 	} {
-		if _, err := RunCapacity(cfg, capacityContenders()[0]); err == nil {
+		if _, err := RunCapacity(t.Context(), cfg, capacityContenders()[0]); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -91,7 +93,7 @@ func TestOCCJitterBeatsNoJitter(t *testing.T) {
 	cfg := OCCConfig{Clients: 50, Runs: 20, Seed: 1}
 	got := map[string]OCCResult{}
 	for _, ct := range OCCContenders() {
-		r, err := RunOCC(cfg, ct)
+		r, err := RunOCC(t.Context(), cfg, ct)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,8 +121,80 @@ func BenchmarkCapacity10000Clients(b *testing.B) {
 	ct := capacityContenders()[1]
 	cfg := CapacityConfig{Clients: 10000, Capacity: 1000, Outage: 10 * time.Second, Seed: 1}
 	for b.Loop() {
-		if _, err := RunCapacity(cfg, ct); err != nil {
+		if _, err := RunCapacity(b.Context(), cfg, ct); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCapacityAttemptTimeout: an attempt timeout shorter than the round trip
+// fails every attempt (regression: the policy's AttemptTimeout was ignored
+// and every request succeeded).
+func TestCapacityAttemptTimeout(t *testing.T) {
+	p := retryclient.DefaultPolicy().WithAttemptTimeout(5 * time.Millisecond)
+	r, err := RunCapacity(t.Context(), CapacityConfig{Clients: 100, Capacity: 1e6, Seed: 1}, Contender{Name: "t5", Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SuccessRate != 0 || r.GaveUp["max-attempts"] != 100 || r.Calls != 300 {
+		t.Errorf("got %+v, want every request to time out 3 times", r)
+	}
+	// With a long enough timeout the same requests succeed at once.
+	r, _ = RunCapacity(t.Context(), CapacityConfig{Clients: 100, Capacity: 1e6, Seed: 1},
+		Contender{Name: "t50", Policy: p.WithAttemptTimeout(50 * time.Millisecond)})
+	if r.SuccessRate != 1 || r.P99 != 10*time.Millisecond {
+		t.Errorf("got %+v, want every request through in one round trip", r)
+	}
+}
+
+func TestCapacityOutageTimeouts(t *testing.T) {
+	p := retryclient.DefaultPolicy().WithMaxAttempts(2).WithBackoff(retryclient.ConstantBackoff(time.Second))
+	r, err := RunCapacity(t.Context(), CapacityConfig{Clients: 10, Capacity: 1e6, Outage: 500 * time.Millisecond,
+		OutageTimeouts: true, AttemptTimeout: 300 * time.Millisecond, Seed: 1}, Contender{Name: "x", Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each request hangs 300ms, waits 1s, then meets the recovered server.
+	if r.SuccessRate != 1 || r.P50 != 1310*time.Millisecond {
+		t.Errorf("got %+v, want all to succeed after 300ms + 1s + one round trip", r)
+	}
+}
+
+func TestSimulationsStopWhenCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := RunCapacity(ctx, CapacityConfig{Clients: 1000, Capacity: 10, Outage: time.Minute}, capacityContenders()[0]); !errors.Is(err, context.Canceled) {
+		t.Errorf("capacity: %v", err)
+	}
+	if _, err := RunOCC(ctx, OCCConfig{Clients: 100, Runs: 1}, OCCContenders()[0]); !errors.Is(err, context.Canceled) {
+		t.Errorf("occ: %v", err)
+	}
+}
+
+func TestClientBounds(t *testing.T) {
+	if _, err := RunCapacity(t.Context(), CapacityConfig{Clients: MaxClients + 1, Capacity: 1}, capacityContenders()[0]); err == nil {
+		t.Error("capacity accepted too many clients")
+	}
+	if _, err := RunOCC(t.Context(), OCCConfig{Clients: MaxClients + 1}, OCCContenders()[0]); err == nil {
+		t.Error("occ accepted too many clients")
+	}
+}
+
+// TestOCCCountsUnwrittenClients: a policy that does not retry conflicts
+// leaves clients unwritten, and says so (regression: they vanished from the
+// numbers, which then looked better than every real strategy).
+func TestOCCCountsUnwrittenClients(t *testing.T) {
+	ct := Contender{Name: "no-409", Policy: retryclient.DefaultPolicy()}
+	r, err := RunOCC(t.Context(), OCCConfig{Clients: 20, Runs: 5, Seed: 1}, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Unwritten < 10 {
+		t.Errorf("unwritten %.1f of 20: the default policy does not retry 409", r.Unwritten)
+	}
+	ct.Policy = ForOCC(ct.Policy.WithMaxAttempts(1000))
+	r, _ = RunOCC(t.Context(), OCCConfig{Clients: 20, Runs: 5, Seed: 1}, ct)
+	if r.Unwritten != 0 || r.Calls < 20 {
+		t.Errorf("with 409 retried: %+v", r)
 	}
 }
