@@ -117,7 +117,9 @@ func displayURL(s string) string {
 	return u.RequestURI()
 }
 
-// Timeline is the ordered attempts of one logical request.
+// Timeline is the ordered attempts of one logical request. It is a plain
+// value, safe to share as long as nobody modifies its elements; the
+// Timeline of a [GiveUpError] is never modified after it is returned.
 type Timeline []Attempt
 
 // String renders the timeline one attempt per line, offsets relative to the

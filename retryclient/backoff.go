@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// BackoffKind names how the base delay grows with the attempt number.
+// BackoffKind names how the base delay grows with the attempt number. It is
+// a plain value, safe to copy and share.
 type BackoffKind string
 
 // The backoff kinds. For attempt n (the number of the attempt that just
@@ -22,7 +23,8 @@ const (
 	BackoffExponential BackoffKind = "exponential"
 )
 
-// JitterKind names how randomness is applied to the base delay.
+// JitterKind names how randomness is applied to the base delay. It is a
+// plain value, safe to copy and share.
 type JitterKind string
 
 // The jitter kinds, with b the capped base delay.

@@ -3,7 +3,9 @@ package retryclient
 import (
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -156,4 +158,40 @@ func TestBackoffValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Regression: WithRand given the same Source on two Transports raced, each
+// Transport locking only its own wrapper, and nothing offered a safe way to
+// share. The documented way, one LockedSource passed to every WithRand,
+// must be race-free (run with -race) and must not be wrapped twice. Empty
+// budgets stop every retry right after its jittered delay is drawn, so
+// nothing sleeps.
+func TestWithRandSharedLockedSourceIsRaceFree(t *testing.T) {
+	src := LockedSource(rand.NewPCG(1, 2))
+	if LockedSource(src) != src {
+		t.Error("LockedSource wrapped an already locked source again")
+	}
+	next := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 503, Body: http.NoBody, Header: http.Header{}}, nil
+	})
+	p := DefaultPolicy().WithMaxAttempts(5)
+	rts := []*Transport{
+		New(next, p, WithRand(src), WithBudget(NewBudget(1, 0))),
+		New(next, p, WithRand(src), WithBudget(NewBudget(1, 0))),
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for range 20 {
+				req, _ := http.NewRequest(http.MethodGet, "http://api.test/", nil)
+				resp, err := rts[i%2].RoundTrip(req)
+				if err != nil || resp.StatusCode != 503 {
+					t.Errorf("got %v %v", resp, err)
+					return
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
 }

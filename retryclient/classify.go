@@ -13,6 +13,7 @@ import (
 )
 
 // ErrorClass is the kind of failure of an attempt that produced no response.
+// It is a plain value, safe to copy and share.
 type ErrorClass string
 
 // The error classes. [Classify] maps an error to one of them.
@@ -37,12 +38,15 @@ const (
 	// ClassDNS is a host name that does not resolve. Not retried unless
 	// [Policy.RetryDNSErrors] is set.
 	ClassDNS ErrorClass = "dns"
-	// ClassTLS is a TLS certificate or handshake failure. Never retried.
+	// ClassTLS is a TLS certificate or handshake failure, including an alert
+	// received from the server. Never retried.
 	ClassTLS ErrorClass = "tls"
 	// ClassBodyTooLarge is a request body that could not be buffered for
 	// replay (see [ErrBodyTooLarge]). Never retried.
 	ClassBodyTooLarge ErrorClass = "body-too-large"
-	// ClassOther is any other error, for example a malformed response.
+	// ClassOther is any other error, for example a malformed response or
+	// an invalid address or network ([*net.AddrError],
+	// [net.UnknownNetworkError], [net.InvalidAddrError], [*net.ParseError]).
 	// Not retried.
 	ClassOther ErrorClass = "other"
 )
@@ -82,6 +86,13 @@ func Classify(err error) ErrorClass {
 		errors.As(err, &alert) || errors.As(err, &echReject) {
 		return ClassTLS
 	}
+	// crypto/tls reports an alert from the peer as a *net.OpError with Op
+	// "remote error" (and one it sent as "local error"), around an
+	// unexported alert type.
+	var tlsOp *net.OpError
+	if errors.As(err, &tlsOp) && (tlsOp.Op == "remote error" || tlsOp.Op == "local error") {
+		return ClassTLS
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		if dnsErr.IsTimeout || dnsErr.IsTemporary {
@@ -111,6 +122,16 @@ func Classify(err error) ErrorClass {
 		case http2.ErrCodeRefusedStream, http2.ErrCodeInternal, http2.ErrCodeCancel:
 			return ClassConnection
 		}
+		return ClassOther
+	}
+	// Permanent dial failures: a bad address or network will not get better.
+	var (
+		addrErr    *net.AddrError
+		unknownNet net.UnknownNetworkError
+		invalidAdr net.InvalidAddrError
+		parseErr   *net.ParseError
+	)
+	if errors.As(err, &addrErr) || errors.As(err, &unknownNet) || errors.As(err, &invalidAdr) || errors.As(err, &parseErr) {
 		return ClassOther
 	}
 	var opErr *net.OpError

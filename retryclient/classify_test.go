@@ -57,6 +57,14 @@ func TestClassify(t *testing.T) {
 		{"net.Error timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, ClassTimeout},
 		{"os deadline", os.ErrDeadlineExceeded, ClassTimeout},
 		{"body too large", fmt.Errorf("%w: more", ErrBodyTooLarge), ClassBodyTooLarge},
+		// Regression: permanent dial errors fell into the catch-all dial case
+		// and were retried.
+		{"invalid port is permanent", &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "invalid port", Addr: "127.0.0.1:99999"}}, ClassOther},
+		{"unknown network is permanent", &net.OpError{Op: "dial", Net: "tcpx", Err: net.UnknownNetworkError("tcpx")}, ClassOther},
+		{"invalid address is permanent", &net.OpError{Op: "dial", Err: net.InvalidAddrError("bad")}, ClassOther},
+		// Regression: a TLS alert from the server ("remote error: tls:
+		// handshake failure") was classified other.
+		{"tls alert from the peer", &url.Error{Op: "Get", Err: &net.OpError{Op: "remote error", Err: remoteAlert{}}}, ClassTLS},
 		{"malformed response", errors.New(`malformed HTTP status code "x"`), ClassOther},
 		{"text that looks like a reset is not one", errors.New("connection reset by peer"), ClassOther},
 	}
@@ -91,3 +99,8 @@ func TestClassifyHTTP2StreamErrors(t *testing.T) {
 		})
 	}
 }
+
+// remoteAlert stands in for crypto/tls's unexported alert type.
+type remoteAlert struct{}
+
+func (remoteAlert) Error() string { return "tls: handshake failure" }

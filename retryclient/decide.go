@@ -7,7 +7,8 @@ import (
 )
 
 // Reason says why a retry decision was taken. It is recorded on every
-// [Attempt] and on [GiveUpError].
+// [Attempt] and on [GiveUpError]. It is a plain value, safe to copy and
+// share.
 type Reason string
 
 // The reasons. The first three go with Retry true; all others stop.
@@ -55,7 +56,10 @@ func (r Reason) Retrying() bool {
 	return r == ReasonRetryableStatus || r == ReasonConnError || r == ReasonAttemptTimeout
 }
 
-// Outcome is what an attempt produced, as input to [Policy.Decide].
+// Outcome is what an attempt produced, as input to [Policy.Decide]. It is a
+// plain value, safe to copy; its Rand, when set, is drawn from by Decide
+// and must not be used concurrently unless its source is safe for that
+// (see [LockedSource]).
 type Outcome struct {
 	// Attempt is the 1-based number of the attempt that just finished.
 	Attempt int
@@ -88,7 +92,8 @@ type Outcome struct {
 	Rand *rand.Rand
 }
 
-// Decision is the verdict of [Policy.Decide].
+// Decision is the verdict of [Policy.Decide]. It is a plain value, safe to
+// copy and share.
 type Decision struct {
 	// Retry says whether another attempt follows.
 	Retry bool

@@ -84,6 +84,7 @@ func (e *GiveUpError) GomegaString() string {
 }
 
 // StatusError reports a response with a retryable status to a [Breaker].
+// It is a plain value, not modified after it is created, and safe to share.
 type StatusError struct {
 	// Status is the response status code.
 	Status int

@@ -170,7 +170,7 @@ func ExampleParseRetryAfter() {
 	// "120": 2m0s true
 	// "Wed, 21 Oct 2015 07:28:30 GMT": 30s true
 	// "Wed, 21 Oct 2015 07:00:00 GMT": 0s true
-	// "-3": 0s true
+	// "-3": 0s false
 	// "soon": 0s false
 }
 

@@ -15,7 +15,10 @@ const DefaultAttemptHeader = "Retrylab-Attempt"
 // retryable.
 const IdempotencyKeyHeader = "Idempotency-Key"
 
-// Option configures a [Transport].
+// Option configures a [Transport]. It is applied once, by [New]; an Option
+// value may be shared and reused, but the state it carries (an observer,
+// logger, budget, breaker or random source) is then shared too and must
+// be safe for concurrent use.
 type Option func(*Transport)
 
 // WithObserver calls fn synchronously after every attempt, in attempt order,
@@ -34,18 +37,31 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithRand makes jitter draw from src, so that the same seed gives the same
-// schedule. The Transport serialises access to src, so a source shared with
-// other users must not be used by them concurrently without the same care.
-// Without WithRand, jitter uses the automatically seeded global source of
-// math/rand/v2.
+// schedule. The Transport serialises its own access to src, but nothing
+// else may use src concurrently, including another Transport given the same
+// src: to share one source, wrap it once with [LockedSource] and pass the
+// result to every WithRand. Without WithRand, jitter uses the automatically
+// seeded global source of math/rand/v2.
 func WithRand(src rand.Source) Option {
 	return func(t *Transport) {
 		if src == nil {
 			t.rand = nil
 			return
 		}
-		t.rand = rand.New(&lockedSource{src: src})
+		t.rand = rand.New(LockedSource(src))
 	}
+}
+
+// LockedSource returns a rand.Source that serialises calls to src, and is
+// therefore safe for concurrent use, for example by several Transports
+// (see [WithRand]) or a Transport and a [Backoff.Delay] caller. src itself
+// must not be used directly afterwards. LockedSource of a source it
+// returned returns that source unchanged.
+func LockedSource(src rand.Source) rand.Source {
+	if ls, ok := src.(*lockedSource); ok {
+		return ls
+	}
+	return &lockedSource{src: src}
 }
 
 // WithAttemptHeader stamps "name: N" on attempt N, so a server can tell the
@@ -73,6 +89,10 @@ func WithBudget(b *Budget) Option {
 // once the attempt's outcome is known, with nil for a success and a non-nil
 // error for a failure. *gobreaker.TwoStepCircuitBreaker[T] from
 // github.com/sony/gobreaker/v2 satisfies it.
+//
+// Implementations must be safe for concurrent use: a Transport calls Allow
+// and done from every goroutine running RoundTrip, and one Breaker may be
+// shared by several Transports.
 type Breaker interface {
 	Allow() (done func(err error), err error)
 }

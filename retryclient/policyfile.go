@@ -117,7 +117,8 @@ func wordNode(node ast.Node, what string, valid []string) (string, error) {
 	return s.Value, nil
 }
 
-// PositionError is a policy decoding error at a place in the source.
+// PositionError is a policy decoding error at a place in the source. It is
+// not modified after it is returned and is safe to share.
 type PositionError struct {
 	// Name is the source name given to [ParsePolicy] ("" if none).
 	Name string

@@ -11,29 +11,21 @@ import (
 // relative to now. It accepts delta-seconds ("120") and the three HTTP-date
 // forms that [http.ParseTime] knows (IMF-fixdate, RFC 850, asctime).
 //
-// A date in the past and a negative number yield 0 with ok true (retry at
-// once). A number too large for a Duration yields the largest Duration.
-// Anything else (empty, fractions, garbage) yields ok false, and the caller
-// falls back to its computed backoff. ParseRetryAfter never panics.
+// A date in the past yields 0 with ok true (retry at once). A number too
+// large for a Duration yields the largest Duration. Anything else (empty,
+// negative numbers, fractions, garbage) yields ok false, and the caller
+// falls back to its computed backoff: RFC 9110 delta-seconds is 1*DIGIT.
+// ParseRetryAfter never panics.
 func ParseRetryAfter(value string, now time.Time) (d time.Duration, ok bool) {
 	v := strings.TrimSpace(value)
 	if v == "" {
 		return 0, false
 	}
-	neg := false
-	digits := v
-	if digits[0] == '-' {
-		neg = true
-		digits = digits[1:]
-	}
-	if digits != "" && allDigits(digits) {
-		if neg {
-			return 0, true
-		}
+	if allDigits(v) {
 		const maxSeconds = math.MaxInt64 / int64(time.Second)
 		var secs int64
-		for i := 0; i < len(digits); i++ {
-			secs = secs*10 + int64(digits[i]-'0')
+		for i := 0; i < len(v); i++ {
+			secs = secs*10 + int64(v[i]-'0')
 			if secs > maxSeconds {
 				return time.Duration(math.MaxInt64), true
 			}
@@ -59,12 +51,9 @@ func allDigits(s string) bool {
 	return true
 }
 
-// deltaSeconds reports whether v is a (possibly negative) delta-seconds
-// Retry-After value rather than a date.
+// deltaSeconds reports whether v is a delta-seconds Retry-After value
+// rather than a date.
 func deltaSeconds(v string) bool {
 	v = strings.TrimSpace(v)
-	if v != "" && v[0] == '-' {
-		v = v[1:]
-	}
 	return v != "" && allDigits(v)
 }

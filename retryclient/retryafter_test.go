@@ -23,7 +23,10 @@ func TestParseRetryAfter(t *testing.T) {
 		{"asctime", "Wed Oct 21 07:28:05 2015", 5 * time.Second, true},
 		{"date now", "Wed, 21 Oct 2015 07:28:00 GMT", 0, true},
 		{"date in the past", "Wed, 21 Oct 2015 07:00:00 GMT", 0, true},
-		{"negative", "-5", 0, true},
+		// Regression: "-5" meant "retry now" while other garbage fell back
+		// to the backoff; delta-seconds is 1*DIGIT, so it is invalid.
+		{"negative", "-5", 0, false},
+		{"negative zero", "-0", 0, false},
 		{"huge", "99999999999999999999999", time.Duration(math.MaxInt64), true},
 		{"largest that fits", "9223372036", 9223372036 * time.Second, true},
 		{"one past the largest", "9223372037", time.Duration(math.MaxInt64), true},

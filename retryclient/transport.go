@@ -178,6 +178,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		switch {
 		case cloneHeaders:
 			areq = req.Clone(attemptCtx)
+			if areq.Header == nil {
+				areq.Header = make(http.Header)
+			}
 			if addKey {
 				areq.Header.Set(IdempotencyKeyHeader, idemKey)
 			}
@@ -206,6 +209,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			first = start
 		}
 		resp, err := t.next.RoundTrip(areq)
+		if resp == nil && err == nil {
+			err = errNilResponse
+		}
 		if err == nil && t.plain && !p.retryableStatus(resp.StatusCode) {
 			// Fast path: a final response with nothing to record or account.
 			if cancel != nil {
@@ -406,6 +412,9 @@ func (t *Transport) log(ctx context.Context, a Attempt, failed bool) {
 	}
 	t.logger.LogAttrs(ctx, slog.LevelWarn, "retryclient: giving up", attrs...)
 }
+
+// errNilResponse replaces the (nil, nil) of a broken wrapped RoundTripper.
+var errNilResponse = errors.New("retryclient: the wrapped RoundTripper returned a nil response and a nil error")
 
 // errRequestCanceled is returned when Request.Cancel interrupts a sleep.
 var errRequestCanceled = errors.New("retryclient: request canceled through Request.Cancel")

@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,6 +43,9 @@ func TestTransportPermanentDialErrorsAreNotRetried(t *testing.T) {
 			noJitter().WithRetryDNSErrors(true), ClassDNS, 3, ReasonMaxAttempts},
 		{"dns temporary", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "server misbehaving", IsTemporary: true}},
 			noJitter(), ClassConnection, 3, ReasonMaxAttempts},
+		// Regression: "invalid port" was retried as a connection error.
+		{"invalid port", &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "invalid port", Addr: "127.0.0.1:99999"}},
+			noJitter(), ClassOther, 1, ReasonNotRetryableError},
 		{"tls certificate", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}},
 			noJitter(), ClassTLS, 1, ReasonNotRetryableError},
 	}
@@ -145,5 +150,63 @@ func TestNewCopiesRetryStatuses(t *testing.T) {
 	p.RetryStatuses[0] = 404
 	if got := rt.Policy().RetryStatuses; len(got) != 1 || got[0] != 503 {
 		t.Errorf("Transport policy statuses %v changed with the caller's slice", got)
+	}
+}
+
+// Regression: a TLS alert from the server ("remote error: tls: protocol
+// version not supported") was classified other instead of tls. Real TLS
+// over loopback; nothing sleeps.
+func TestTransportTLSAlertFromServerIsClassTLS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS13}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig.MaxVersion = tls.VersionTLS12
+	defer tr.CloseIdleConnections()
+	_, _, _, err := get(t, New(tr, noJitter()), srv.URL+"/")
+	var gu *GiveUpError
+	if !errors.As(err, &gu) || gu.Attempts != 1 || gu.Reason != ReasonNotRetryableError || gu.Timeline[0].ErrClass != ClassTLS {
+		t.Fatalf("err = %v, want one attempt classified tls", err)
+	}
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" {
+		t.Errorf("err = %v, want it to come from a remote TLS alert", err)
+	}
+}
+
+// Regression: a request with a nil Header panicked (assignment to a nil
+// map) when the Transport stamped an attempt header or an Idempotency-Key.
+func TestTransportNilRequestHeaderDoesNotPanic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScript(respond(503), respond(200))
+		srv := startPipeServer(t, s)
+		rt := New(srv.transport, noJitter(), WithAttemptHeader(DefaultAttemptHeader), WithIdempotencyKeys())
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader("x"))
+		req.Header = nil
+		resp, _, _, err := send(t, rt, req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("got %v %v, want 200 after a retry", resp, err)
+		}
+		if c := s.Calls(); len(c) != 2 || c[1].Attempt != "2" || c[0].Key == "" || c[0].Key != c[1].Key {
+			t.Errorf("calls %+v, want 2 with attempt header and one key", c)
+		}
+		if req.Header != nil {
+			t.Errorf("caller's nil Header became %v", req.Header)
+		}
+	})
+}
+
+// Regression: a wrapped RoundTripper returning (nil, nil) made RoundTrip
+// panic; it is now a non-retried error.
+func TestTransportNilResponseAndNilErrorFromNext(t *testing.T) {
+	var calls int
+	next := roundTripFunc(func(*http.Request) (*http.Response, error) { calls++; return nil, nil })
+	_, _, _, err := get(t, New(next, noJitter()), "http://api.test/")
+	var gu *GiveUpError
+	if !errors.As(err, &gu) || gu.Reason != ReasonNotRetryableError || calls != 1 ||
+		!errors.Is(err, errNilResponse) || !strings.Contains(err.Error(), "retryclient: the wrapped RoundTripper returned a nil response and a nil error") {
+		t.Errorf("err = %v after %d calls, want one non-retried attempt with the nil-response error", err, calls)
 	}
 }
