@@ -2,7 +2,6 @@ package retryclient
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -90,21 +89,21 @@ func (b Backoff) Validate() error {
 	switch b.Kind {
 	case BackoffConstant, BackoffLinear, BackoffExponential:
 	default:
-		errs = append(errs, fmt.Errorf("retryclient: Backoff.Kind must be constant, linear or exponential, got %q", b.Kind))
+		errs = append(errs, fieldErrorf("backoff.kind", "retryclient: Backoff.Kind must be constant, linear or exponential, got %q", b.Kind))
 	}
 	switch b.Jitter {
 	case JitterNone, JitterFull, JitterEqual, JitterDecorrelated:
 	default:
-		errs = append(errs, fmt.Errorf("retryclient: Backoff.Jitter must be none, full, equal or decorrelated, got %q", b.Jitter))
+		errs = append(errs, fieldErrorf("backoff.jitter", "retryclient: Backoff.Jitter must be none, full, equal or decorrelated, got %q", b.Jitter))
 	}
 	if b.Initial < 0 {
-		errs = append(errs, fmt.Errorf("retryclient: Backoff.Initial must be >= 0, got %v", b.Initial))
+		errs = append(errs, fieldErrorf("backoff.initial", "retryclient: Backoff.Initial must be >= 0, got %v", b.Initial))
 	}
 	if b.Kind == BackoffExponential && !(b.Multiplier >= 1) || math.IsInf(b.Multiplier, 0) {
-		errs = append(errs, fmt.Errorf("retryclient: Backoff.Multiplier must be a finite number >= 1, got %v", b.Multiplier))
+		errs = append(errs, fieldErrorf("backoff.multiplier", "retryclient: Backoff.Multiplier must be a finite number >= 1, got %v", b.Multiplier))
 	}
 	if b.Max < 0 {
-		errs = append(errs, fmt.Errorf("retryclient: Backoff.Max must be >= 0, got %v", b.Max))
+		errs = append(errs, fieldErrorf("backoff.max", "retryclient: Backoff.Max must be >= 0, got %v", b.Max))
 	}
 	return errors.Join(errs...)
 }

@@ -2,7 +2,6 @@ package retryclient
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -120,30 +119,28 @@ func DefaultPolicy() Policy {
 func (p Policy) Validate() error {
 	var errs []error
 	if p.MaxAttempts < 1 {
-		errs = append(errs, fmt.Errorf("retryclient: MaxAttempts must be >= 1, got %d", p.MaxAttempts))
+		errs = append(errs, fieldErrorf("max-attempts", "retryclient: MaxAttempts must be >= 1, got %d", p.MaxAttempts))
 	}
-	if err := p.Backoff.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, leafErrors(p.Backoff.Validate())...)
 	for _, s := range p.RetryStatuses {
 		if s < 100 || s > 999 {
-			errs = append(errs, fmt.Errorf("retryclient: RetryStatuses must hold HTTP status codes (100-999), got %d", s))
+			errs = append(errs, fieldErrorf("retry-statuses", "retryclient: RetryStatuses must hold HTTP status codes (100-999), got %d", s))
 		}
 	}
 	switch {
 	case p.RetryAfter.Honor && p.RetryAfter.Cap <= 0:
-		errs = append(errs, fmt.Errorf("retryclient: RetryAfter.Cap must be > 0 when Retry-After is honoured (an uncapped Retry-After lets a server park the client), got %v", p.RetryAfter.Cap))
+		errs = append(errs, fieldErrorf("retry-after.cap", "retryclient: RetryAfter.Cap must be > 0 when Retry-After is honoured (an uncapped Retry-After lets a server park the client), got %v", p.RetryAfter.Cap))
 	case p.RetryAfter.Cap < 0:
-		errs = append(errs, fmt.Errorf("retryclient: RetryAfter.Cap must be >= 0, got %v", p.RetryAfter.Cap))
+		errs = append(errs, fieldErrorf("retry-after.cap", "retryclient: RetryAfter.Cap must be >= 0, got %v", p.RetryAfter.Cap))
 	}
 	if p.MaxElapsed < 0 {
-		errs = append(errs, fmt.Errorf("retryclient: MaxElapsed must be >= 0, got %v", p.MaxElapsed))
+		errs = append(errs, fieldErrorf("max-elapsed", "retryclient: MaxElapsed must be >= 0, got %v", p.MaxElapsed))
 	}
 	if p.AttemptTimeout < 0 {
-		errs = append(errs, fmt.Errorf("retryclient: AttemptTimeout must be >= 0, got %v", p.AttemptTimeout))
+		errs = append(errs, fieldErrorf("attempt-timeout", "retryclient: AttemptTimeout must be >= 0, got %v", p.AttemptTimeout))
 	}
 	if p.MaxBufferedBody < 0 {
-		errs = append(errs, fmt.Errorf("retryclient: MaxBufferedBody must be >= 0, got %d", p.MaxBufferedBody))
+		errs = append(errs, fieldErrorf("max-buffered-body", "retryclient: MaxBufferedBody must be >= 0, got %d", p.MaxBufferedBody))
 	}
 	return errors.Join(errs...)
 }

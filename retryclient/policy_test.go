@@ -128,8 +128,23 @@ retry-dns-errors: true
 		{"bad duration", "attempt-timeout: 2 seconds\n", nil, `policy.yaml:1:18: invalid duration "2 seconds" (want a string like "250ms")`},
 		{"unknown kind", "backoff:\n  kind: expo\n", nil, `policy.yaml:2:9: unknown backoff kind "expo" (did you mean "exponential"?)`},
 		{"unknown jitter", "backoff:\n  jitter: ful\n", nil, `policy.yaml:2:11: unknown jitter "ful" (did you mean "full"?)`},
-		{"uncapped retry-after", "retry-after: {cap: 0s}\n", nil, "policy.yaml"},
-		{"invalid value", "max-attempts: 0\n", nil, "policy.yaml: retryclient: MaxAttempts must be >= 1, got 0"},
+		{"uncapped retry-after", "retry-after: {cap: 0s}\n", nil, "policy.yaml:1:15: retryclient: RetryAfter.Cap must be > 0 when Retry-After is honoured"},
+		// Regression: validation errors had no line:column.
+		{"invalid value", "max-attempts: 0\n", nil, "policy.yaml:1:1: retryclient: MaxAttempts must be >= 1, got 0"},
+		{"invalid nested value", "backoff:\n  kind: exponential\n  multiplier: 0.5\n", nil, "policy.yaml:3:3: retryclient: Backoff.Multiplier must be a finite number >= 1, got 0.5"},
+		{"every invalid value positioned", "max-attempts: 0\nmax-elapsed: -1s\n", nil,
+			"policy.yaml:1:1: retryclient: MaxAttempts must be >= 1, got 0\npolicy.yaml:2:1: retryclient: MaxElapsed must be >= 0, got -1s"},
+		// Regression: strings and floats were accepted as integers.
+		{"quoted integer", "max-attempts: \"4\"\n", nil, `policy.yaml:1:15: max-attempts must be an integer, got "4"`},
+		{"float for an integer", "max-attempts: 2.0\n", nil, `policy.yaml:1:15: max-attempts must be an integer, got 2.0`},
+		{"quoted status", "retry-statuses: [503, '429']\n", nil, `policy.yaml:1:23: retry-statuses must hold integers, got '429'`},
+		{"string for a number", "backoff: {multiplier: \"2\"}\n", nil, `policy.yaml:1:23: backoff.multiplier must be a number, got "2"`},
+		// Regression: a type error named an internal type ("Go struct field
+		// policyWire.RetryAfter of type bool").
+		{"integer for a bool", "retry-after:\n  honor: 5\n", nil, `policy.yaml:2:10: retry-after.honor must be true or false, got 5`},
+		{"scalar for a mapping", "backoff: 5\n", nil, `policy.yaml:1:10: backoff must be a mapping, got 5`},
+		{"duplicate key", "max-attempts: 3\nmax-attempts: 4\n", nil, `policy.yaml:2:1: mapping key "max-attempts" already defined`},
+		{"integer through an alias", "max-attempts: &n 4\nmax-buffered-body: *n\n", func(p Policy) Policy { p.MaxAttempts, p.MaxBufferedBody = 4, 4; return p }, ""},
 		{"not a mapping", "- 1\n", nil, "policy.yaml:1:1: a policy is a mapping of keys like max-attempts and backoff"},
 		{"syntax error", "max-attempts: [\n", nil, "policy.yaml:1:15: "},
 		{"two documents", "max-attempts: 2\n---\nmax-attempts: 3\n", nil, "policy.yaml:2:1: a policy file holds one YAML document"},
@@ -140,6 +155,9 @@ retry-dns-errors: true
 			if tc.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "Go struct") || strings.Contains(err.Error(), "Wire") {
+					t.Errorf("err %q names an internal type", err)
 				}
 				return
 			}
@@ -213,11 +231,19 @@ func TestPolicyRoundTrips(t *testing.T) {
 
 func TestPolicyJSONIsStrict(t *testing.T) {
 	cases := map[string]string{
-		"unknown field":        `{"max-attempt": 3}`,
-		"integer duration":     `{"max-elapsed": 5}`,
-		"bad duration":         `{"max-elapsed": "5 min"}`,
-		"unknown kind":         `{"backoff": {"kind": "cubic"}}`,
-		"invalid after decode": `{"max-attempts": 0}`,
+		// Regression: encoding/json matched keys case-insensitively and
+		// took the last of duplicate keys.
+		"key in the wrong case":        `{"MAX-ATTEMPTS": 3}`,
+		"nested key in the wrong case": `{"backoff": {"Kind": "linear"}}`,
+		"duplicate key":                `{"max-attempts": 3, "max-attempts": 4}`,
+		"duplicate nested key":         `{"retry-after": {"cap": "1s", "cap": "2s"}}`,
+		"float for an integer":         `{"max-attempts": 4.0}`,
+		"string for an integer":        `{"max-attempts": "4"}`,
+		"unknown field":                `{"max-attempt": 3}`,
+		"integer duration":             `{"max-elapsed": 5}`,
+		"bad duration":                 `{"max-elapsed": "5 min"}`,
+		"unknown kind":                 `{"backoff": {"kind": "cubic"}}`,
+		"invalid after decode":         `{"max-attempts": 0}`,
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -226,6 +252,18 @@ func TestPolicyJSONIsStrict(t *testing.T) {
 				t.Errorf("Unmarshal(%s) = nil error, policy %+v", in, p)
 			}
 		})
+	}
+	msgs := map[string]string{
+		`{"MAX-ATTEMPTS": 3}`:                    `retryclient: decoding policy: unknown field "MAX-ATTEMPTS" (did you mean "max-attempts"?)`,
+		`{"max-attempts": 3, "max-attempts": 4}`: `retryclient: decoding policy: duplicate key "max-attempts"`,
+		`{"max-attempts": "4"}`:                  `retryclient: decoding policy: max-attempts must be an integer, got string`,
+		`{"retry-after": {"honor": 1}}`:          `retryclient: decoding policy: retry-after.honor must be true or false, got number`,
+	}
+	for in, want := range msgs {
+		var p Policy
+		if err := json.Unmarshal([]byte(in), &p); err == nil || err.Error() != want {
+			t.Errorf("Unmarshal(%s) = %v, want %q", in, err, want)
+		}
 	}
 	var p Policy
 	if err := json.Unmarshal([]byte(`{"max-attempts": 4}`), &p); err != nil || !reflect.DeepEqual(p, DefaultPolicy().WithMaxAttempts(4)) {

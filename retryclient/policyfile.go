@@ -150,9 +150,12 @@ func nodeError(node ast.Node, msg string) *PositionError {
 // retry-statuses, retry-after: {honor, cap}, max-elapsed, attempt-timeout,
 // max-buffered-body, retry-dns-errors); durations are strings like "250ms".
 // Missing fields keep their [DefaultPolicy] values. Decoding is strict:
-// unknown keys and words are errors of type [*PositionError] naming
-// name:line:column and, when close, the nearest valid word. The result is
-// validated with [Policy.Validate].
+// unknown or duplicate keys, unknown words and values of the wrong YAML
+// type (a quoted "4" or a 2.0 for an integer) are errors of type
+// [*PositionError] naming name:line:column and, for unknown words, the
+// nearest valid one when close. The result is validated with
+// [Policy.Validate]; each problem it finds is a [*PositionError] at the
+// key it came from (several are joined with errors.Join).
 func ParsePolicy(name string, data []byte) (Policy, error) {
 	p := DefaultPolicy()
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -179,6 +182,13 @@ func ParsePolicy(name string, data []byte) (Policy, error) {
 }
 
 func withName(name string, err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, withName(name, e))
+		}
+		return errors.Join(out...)
+	}
 	var pe *PositionError
 	if errors.As(err, &pe) {
 		pe.Name = name
@@ -198,6 +208,9 @@ func decodePolicyNode(node ast.Node, p *Policy) error {
 		}
 		return nodeError(node, "a policy is a mapping of keys like max-attempts and backoff")
 	}
+	if err := checkYAMLShape(node); err != nil {
+		return err
+	}
 	var w policyWire
 	if err := yaml.NodeToValue(node, &w, yaml.DisallowUnknownField()); err != nil {
 		return yamlError(err)
@@ -206,7 +219,7 @@ func decodePolicyNode(node ast.Node, p *Policy) error {
 		return nodeError(node, err.Error())
 	}
 	if err := p.Validate(); err != nil {
-		return err
+		return positionValidation(node, err)
 	}
 	return nil
 }
@@ -347,14 +360,19 @@ func (p *Policy) UnmarshalYAML(node ast.Node) error {
 // MarshalJSON renders p with the same keys as YAML and duration strings.
 func (p Policy) MarshalJSON() ([]byte, error) { return json.Marshal(p.wire()) }
 
-// UnmarshalJSON decodes p strictly (unknown fields are errors); missing
-// fields keep their [DefaultPolicy] values. The result is validated.
+// UnmarshalJSON decodes p strictly: keys must match exactly (case
+// included) and appear once, unknown fields and values of the wrong type
+// are errors; missing fields keep their [DefaultPolicy] values. The result
+// is validated.
 func (p *Policy) UnmarshalJSON(b []byte) error {
+	if err := checkJSONKeys(b); err != nil {
+		return fmt.Errorf("retryclient: decoding policy: %w", err)
+	}
 	var w policyWire
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
-		return fmt.Errorf("retryclient: decoding policy: %w", err)
+		return fmt.Errorf("retryclient: decoding policy: %w", jsonTypeError(err))
 	}
 	v := DefaultPolicy()
 	if err := w.apply(&v); err != nil {
