@@ -43,7 +43,10 @@ type Attempt struct {
 	// IdempotencyKey is the Idempotency-Key sent with the attempt, if any.
 	IdempotencyKey string
 	// Retry, Delay and Reason are the decision taken after this attempt:
-	// whether another attempt follows, after what wait, and why.
+	// whether another attempt follows, after what wait, and why. Delay is
+	// the wait from the end of this attempt (Start+Duration) to the start
+	// of the next: the scheduled delay, or longer when draining the
+	// discarded response body overran it (see [Transport]).
 	Retry  bool
 	Delay  time.Duration
 	Reason Reason
