@@ -34,10 +34,10 @@ const (
 	JitterFull JitterKind = "full"
 	// JitterEqual waits b/2 plus a uniform random duration in [0, b/2].
 	JitterEqual JitterKind = "equal"
-	// JitterDecorrelated ignores the kind's growth and waits a uniform random
-	// duration in [Initial, 3 × previous delay] (the previous delay taken as
-	// Initial for the first retry), capped at Max: AWS's "decorrelated
-	// jitter".
+	// JitterDecorrelated ignores the kind's growth and waits
+	// min(Max, uniform random duration in [Initial, 3 × previous delay]), the
+	// previous delay taken as Initial for the first retry: AWS's
+	// "decorrelated jitter".
 	JitterDecorrelated JitterKind = "decorrelated"
 )
 
@@ -163,12 +163,14 @@ func (b Backoff) Delay(attempt int, prev time.Duration, r *rand.Rand) time.Durat
 		if prev < b.Initial {
 			prev = b.Initial
 		}
-		hi := b.capped(float64(prev) * 3)
-		lo := b.Initial
-		if b.Max > 0 && lo > b.Max {
-			lo = b.Max
+		// AWS's formula: min(cap, uniform(base, 3 × previous)). Drawing
+		// below the cap instead would spread waits that have reached it.
+		hi := Backoff{}.capped(float64(prev) * 3)
+		d := randBetween(b.Initial, hi, r)
+		if b.Max > 0 && d > b.Max {
+			d = b.Max
 		}
-		return randBetween(lo, hi, r)
+		return d
 	default:
 		return b.Base(attempt)
 	}

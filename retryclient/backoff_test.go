@@ -195,3 +195,26 @@ func TestWithRandSharedLockedSourceIsRaceFree(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestDecorrelatedJitterCapsTheDraw pins AWS's formula, min(cap,
+// uniform(base, 3 × previous)): once 3 × previous is far above the cap most
+// draws land on the cap (regression: the draw was made below the cap, which
+// spread such waits uniformly between base and cap).
+func TestDecorrelatedJitterCapsTheDraw(t *testing.T) {
+	b := Backoff{Kind: BackoffExponential, Initial: 100 * time.Millisecond, Multiplier: 2, Max: 150 * time.Millisecond, Jitter: JitterDecorrelated}
+	r := rand.New(rand.NewPCG(1, 2))
+	atCap := 0
+	for range 1000 {
+		d := b.Delay(5, time.Second, r)
+		if d < b.Initial || d > b.Max {
+			t.Fatalf("delay %v outside [%v, %v]", d, b.Initial, b.Max)
+		}
+		if d == b.Max {
+			atCap++
+		}
+	}
+	// uniform(100ms, 3s) is above 150ms with probability 0.98.
+	if atCap < 950 {
+		t.Errorf("%d of 1000 draws at the cap, want about 980", atCap)
+	}
+}
