@@ -150,3 +150,16 @@ var _ = Describe("Fixture in real time", func() {
 		Expect(fx).To(apitest.HaveWaited(time.Millisecond))
 	})
 })
+
+var _ = Describe("Fixture with Consistently", apitest.VirtualTime, func() {
+	It("holds a matcher for a while, in virtual time", func(ctx context.Context) {
+		s := fi.NewScenario("bad").Route("GET /x", fi.Status(400)).MustBuild()
+		fx := apitest.New(ctx, s)
+		resp, err := fx.Get(ctx, "/x")
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		start := time.Now()
+		Consistently(ctx, fx).WithDuration(time.Minute).WithPolling(time.Second).Should(apitest.HaveNotRetried())
+		Expect(time.Since(start)).To(BeNumerically(">=", time.Minute))
+	})
+})
