@@ -159,7 +159,7 @@ var _ = Describe("Fixture with Consistently", apitest.VirtualTime, func() {
 		Expect(err).NotTo(HaveOccurred())
 		resp.Body.Close()
 		start := time.Now()
-		Consistently(ctx, fx).WithDuration(time.Minute).WithPolling(time.Second).Should(apitest.HaveNotRetried())
+		Consistently(ctx, fx).WithTimeout(time.Minute).WithPolling(time.Second).Should(apitest.HaveNotRetried())
 		Expect(time.Since(start)).To(BeNumerically(">=", time.Minute))
 	})
 })
