@@ -1,10 +1,15 @@
 package apitest_test
 
 import (
+	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/onsi/ginkgo/v2/types"
 )
 
 // TestVirtualTimeReportsFailures runs testdata/bridge, a suite whose specs
@@ -14,11 +19,12 @@ func TestVirtualTimeReportsFailures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a separate test binary")
 	}
-	cmd := exec.Command("go", "test", "-count=1", "-v", "./testdata/bridge", "-args", "-ginkgo.no-color")
+	report := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command("go", "test", "-count=1", "-v", "./testdata/bridge", "-args", "-ginkgo.no-color", "-ginkgo.json-report="+report)
 	out, err := cmd.CombinedOutput()
 	text := string(out)
 	if err == nil {
-		t.Fatalf("the bridge suite passed, but nine of its specs fail on purpose:\n%s", text)
+		t.Fatalf("the bridge suite passed, but ten of its specs fail on purpose:\n%s", text)
 	}
 	for _, want := range []*regexp.Regexp{
 		// A failed Expect fails its spec with Gomega's message.
@@ -37,7 +43,7 @@ func TestVirtualTimeReportsFailures(t *testing.T) {
 		// A failed Expect in a cleanup fails the spec, inside the bubble.
 		regexp.MustCompile(`\[FAILED\] a failing cleanup`),
 		// The suite kept running after all of them.
-		regexp.MustCompile(`Ran 10 of 10 Specs.*\n.*FAIL! -- 1 Passed \| 9 Failed`),
+		regexp.MustCompile(`Ran 11 of 11 Specs.*\n.*FAIL! -- 1 Passed \| 10 Failed`),
 	} {
 		if !want.MatchString(text) {
 			t.Errorf("bridge suite output does not match %q", want)
@@ -48,6 +54,34 @@ func TestVirtualTimeReportsFailures(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("bridge suite output:\n%s", text)
+	}
+
+	// A failed spec carries the attempt timeline as a report entry, so it
+	// reaches JSON and JUnit reports.
+	data, rerr := os.ReadFile(report)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	var suites []types.Report
+	if err := json.Unmarshal(data, &suites); err != nil || len(suites) != 1 {
+		t.Fatalf("JSON report: %v (%d suites)", err, len(suites))
+	}
+	found := false
+	for _, spec := range suites[0].SpecReports {
+		if spec.LeafNodeText != "fails with a fixture" {
+			continue
+		}
+		for _, e := range spec.ReportEntries {
+			if e.Name == "retrylab timeline" && strings.Contains(e.StringRepresentation(), "GET /x → 200 · done (success)") {
+				found = true
+			}
+		}
+		if !spec.Failed() {
+			t.Error("the spec with a fixture did not fail")
+		}
+	}
+	if !found {
+		t.Error(`no "retrylab timeline" report entry with the attempts on the failed spec`)
 	}
 }
 

@@ -79,3 +79,13 @@ var _ = Describe("cleanup", func() {
 		apitest.DeferCleanup(ctx, func() { Expect("cleanup").To(Equal("clean"), "a failing cleanup") })
 	})
 })
+
+var _ = Describe("report", func() {
+	It("fails with a fixture", apitest.VirtualTime, func(ctx context.Context) {
+		fx := apitest.New(ctx, fi.NewScenario("reported").Route("GET /x", fi.Status(503), fi.Status(200)).MustBuild())
+		resp, err := fx.Get(ctx, "/x")
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		Expect(fx).To(apitest.HaveAttempts(1))
+	})
+})
