@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/jarcoal/httpmock"
 )
 
 // TestConcurrentClients: 200 concurrent clients over TCP; the scripts step
@@ -70,5 +72,37 @@ func TestConcurrentClients(t *testing.T) {
 		if call.Route == "GET /a" && (call.Index <= 150) != (call.Status == 503) {
 			t.Fatalf("call %+v: the first 150 calls, and only they, get 503", call)
 		}
+	}
+}
+
+// TestHTTPMockConcurrentCountsAreExact: the httpmock front end steps its
+// scripts under a lock (httpmock's own Times counters are not), so 200
+// concurrent clients see exactly the scripted answers.
+func TestHTTPMockConcurrentCountsAreExact(t *testing.T) {
+	s := NewScenario("c").Route("GET /a", Status(503).Times(150), Status(200)).MustBuild()
+	mt := httpmock.NewMockTransport()
+	j := Register(mt, s)
+	c := &http.Client{Transport: mt}
+	var mu sync.Mutex
+	seen := map[int]int{}
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			for range 3 {
+				resp, err := c.Get("http://api.test/a")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				mu.Lock()
+				seen[resp.StatusCode]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if seen[503] != 150 || seen[200] != 450 || j.Count("GET /a") != 600 {
+		t.Errorf("answers %v, journal count %d; want 150×503, 450×200, 600", seen, j.Count("GET /a"))
 	}
 }
