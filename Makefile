@@ -40,7 +40,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 bench-compare:
-	$(GO) test -run '^$$' -bench . -benchmem -count=$(BENCHCOUNT) $(PKGS) | tee bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count=$(BENCHCOUNT) $(PKGS) > bench.txt || { cat bench.txt; exit 1; }
 	$(BENCHSTAT) bench.txt
 
 ## fuzz: a short run of every fuzz target.

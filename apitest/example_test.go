@@ -82,3 +82,19 @@ func ExampleNew() {
 	// 2 200 success 0s
 	// <nil>
 }
+
+// HaveWaited and HaveHonoredRetryAfter read the waits the client chose.
+func ExampleHaveWaited() {
+	timeline := retryclient.Timeline{
+		{RequestID: 1, Number: 1, Method: "GET", URL: "/x", Status: 429, RetryAfterSeen: true, RetryAfter: 2 * time.Second,
+			Retry: true, Delay: 2 * time.Second, Reason: retryclient.ReasonRetryableStatus},
+		{RequestID: 1, Number: 2, Method: "GET", URL: "/x", Status: 200, Reason: retryclient.ReasonSuccess},
+	}
+	fmt.Println(apitest.Verify(timeline, apitest.HaveWaited(2*time.Second)))
+	fmt.Println(apitest.Verify(timeline, apitest.HaveHonoredRetryAfter()))
+	fmt.Println(apitest.Verify(timeline, apitest.HaveWaitedBetween(0, time.Second)) != nil)
+	// Output:
+	// <nil>
+	// <nil>
+	// true
+}
