@@ -33,7 +33,9 @@ func WithAdmin(allowRemote bool) Option {
 	return func(c *config) { c.admin, c.adminRemote = true, allowRemote }
 }
 
-// AdminCall is a journaled call as the admin API encodes it.
+// AdminCall is a journaled call as the admin API encodes it: the fields of
+// Call under snake_case names, the header reduced to one value per name.
+// It is a plain value.
 type AdminCall struct {
 	Seq            int               `json:"seq"`
 	Route          string            `json:"route"`
@@ -58,8 +60,10 @@ type AdminCall struct {
 
 // AdminJournal is the body of GET /__admin/journal.
 type AdminJournal struct {
-	Scenario string      `json:"scenario"`
-	Calls    []AdminCall `json:"calls"`
+	// Scenario is the name of the scenario being played.
+	Scenario string `json:"scenario"`
+	// Calls are the journaled calls, in order.
+	Calls []AdminCall `json:"calls"`
 }
 
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {

@@ -14,7 +14,9 @@ import (
 // every request a check sends, inside the check's virtual-time bubble. A
 // Subject is a plain value; the checks only read it.
 type Subject struct {
-	Client  func(base http.RoundTripper) *http.Client
+	// Client builds the client under test on base.
+	Client func(base http.RoundTripper) *http.Client
+	// Promise declares what the client claims to do.
 	Promise Promise
 }
 

@@ -61,9 +61,11 @@ func (c CapacityConfig) WithDefaults() CapacityConfig {
 	return c
 }
 
-// CapacityResult is what one contender did in the capacity model. The
-// latency quantiles cover the requests that succeeded; GaveUp counts the
-// others by the reason they stopped.
+// CapacityResult is what one contender did in the capacity model: calls
+// made, Amplification (calls per logical request), SuccessRate, the p50 and
+// p99 time to success of the requests that succeeded, when the last request
+// finished, the busiest second's calls (PeakLoad), and the requests that
+// gave up, by reason.
 type CapacityResult struct {
 	Policy        string         `json:"policy"`
 	Clients       int            `json:"clients"`

@@ -42,8 +42,8 @@ func (c OCCConfig) WithDefaults() OCCConfig {
 	return c
 }
 
-// OCCResult is a contender's average over the runs of the OCC model.
-// Unwritten counts, on average per run, the clients whose policy stopped
+// OCCResult is a contender's average over the runs of the OCC model: Calls
+// are writes per run, Time the completion of the last write. Unwritten counts, on average per run, the clients whose policy stopped
 // retrying before their write succeeded.
 type OCCResult struct {
 	Policy    string        `json:"policy"`
