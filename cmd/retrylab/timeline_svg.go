@@ -36,10 +36,10 @@ func timelineSVG(w io.Writer, r runResult) error {
 	fmt.Fprintf(&b, `<text x="%d" y="44" fill="#555">%s</text>`+"\n", left, html.EscapeString(describePolicy(r.spec.policy)))
 	axisY := top + rowH*max(1, len(r.attempts)) + 10
 	fmt.Fprintf(&b, `<line x1="%d" x2="%.1f" y1="%d" y2="%d" stroke="black"/>`+"\n", left, left+pw, axisY, axisY)
-	for i := 0; i <= 5; i++ {
-		d := total * time.Duration(i) / 5
+	step := time.Duration(niceCeil(float64(total) / 5))
+	for d := time.Duration(0); d <= total; d += step {
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="black"/>`, x(d), x(d), axisY, axisY+5)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(d), axisY+20, d.Round(time.Millisecond))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(d), axisY+20, d)
 	}
 	for i, a := range r.attempts {
 		y := top + i*rowH
