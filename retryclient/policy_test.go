@@ -128,12 +128,12 @@ retry-dns-errors: true
 		{"bad duration", "attempt-timeout: 2 seconds\n", nil, `policy.yaml:1:18: invalid duration "2 seconds" (want a string like "250ms")`},
 		{"unknown kind", "backoff:\n  kind: expo\n", nil, `policy.yaml:2:9: unknown backoff kind "expo" (did you mean "exponential"?)`},
 		{"unknown jitter", "backoff:\n  jitter: ful\n", nil, `policy.yaml:2:11: unknown jitter "ful" (did you mean "full"?)`},
-		{"uncapped retry-after", "retry-after: {cap: 0s}\n", nil, "policy.yaml:1:15: retryclient: RetryAfter.Cap must be > 0 when Retry-After is honoured"},
+		{"uncapped retry-after", "retry-after: {cap: 0s}\n", nil, "policy.yaml:1:15: RetryAfter.Cap must be > 0 when Retry-After is honoured"},
 		// Regression: validation errors had no line:column.
-		{"invalid value", "max-attempts: 0\n", nil, "policy.yaml:1:1: retryclient: MaxAttempts must be >= 1, got 0"},
-		{"invalid nested value", "backoff:\n  kind: exponential\n  multiplier: 0.5\n", nil, "policy.yaml:3:3: retryclient: Backoff.Multiplier must be a finite number >= 1, got 0.5"},
+		{"invalid value", "max-attempts: 0\n", nil, "policy.yaml:1:1: MaxAttempts must be >= 1, got 0"},
+		{"invalid nested value", "backoff:\n  kind: exponential\n  multiplier: 0.5\n", nil, "policy.yaml:3:3: Backoff.Multiplier must be a finite number >= 1, got 0.5"},
 		{"every invalid value positioned", "max-attempts: 0\nmax-elapsed: -1s\n", nil,
-			"policy.yaml:1:1: retryclient: MaxAttempts must be >= 1, got 0\npolicy.yaml:2:1: retryclient: MaxElapsed must be >= 0, got -1s"},
+			"policy.yaml:1:1: MaxAttempts must be >= 1, got 0\npolicy.yaml:2:1: MaxElapsed must be >= 0, got -1s"},
 		// Regression: strings and floats were accepted as integers.
 		{"quoted integer", "max-attempts: \"4\"\n", nil, `policy.yaml:1:15: max-attempts must be an integer, got "4"`},
 		{"float for an integer", "max-attempts: 2.0\n", nil, `policy.yaml:1:15: max-attempts must be an integer, got 2.0`},

@@ -210,7 +210,7 @@ func positionValidation(node ast.Node, err error) error {
 			placed := false
 			for path := fe.key; path != ""; {
 				if k := yamlKeyNode(node, path); k != nil {
-					out = append(out, nodeError(k, fe.msg))
+					out = append(out, nodeError(k, strings.TrimPrefix(fe.msg, "retryclient: ")))
 					placed = true
 					break
 				}
