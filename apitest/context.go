@@ -3,7 +3,6 @@ package apitest
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 
 	"github.com/onsi/ginkgo/v2"
 	"testing"
@@ -19,9 +18,8 @@ type bubble struct {
 	cleanups []func()
 
 	t       *testing.T
-	virtual bool        // a testing/synctest bubble (false: a plain test in real time)
-	ginkgo  bool        // run by VirtualTime inside a Ginkgo spec
-	ended   atomic.Bool // set when the bubble's body has returned
+	virtual bool // a testing/synctest bubble (false: a plain test in real time)
+	ginkgo  bool // run by VirtualTime inside a Ginkgo spec
 }
 
 // Context returns a context for plain go test users: it is t.Context() and

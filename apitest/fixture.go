@@ -30,7 +30,6 @@ type Fixture struct {
 	client    *http.Client
 	policy    retryclient.Policy
 	owner     *bubble // the bubble or test that created the fixture; nil under Ginkgo in real time
-	virtual   bool    // created inside a VirtualTime bubble
 	tcp       bool
 
 	mu       sync.Mutex
@@ -140,7 +139,7 @@ func New(ctx context.Context, s *faultinject.Scenario, opts ...Option) *Fixture 
 	if cfg.leakCheck && !virtual {
 		snapshot = gleak.Goroutines()
 	}
-	fx := &Fixture{scenario: s, policy: cfg.policy, owner: owner, virtual: virtual, tcp: cfg.tcp}
+	fx := &Fixture{scenario: s, policy: cfg.policy, owner: owner, tcp: cfg.tcp}
 	if cfg.tcp {
 		fx.server = faultinject.NewServer(s, cfg.serverOptions...)
 	} else {

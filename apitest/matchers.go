@@ -35,7 +35,6 @@ type evidence struct {
 	err      error
 	realTime bool
 	policy   *retryclient.Policy // the client's policy, when known
-	timeline string
 }
 
 func evidenceOf(actual any) (evidence, error) {
@@ -51,33 +50,27 @@ func evidenceOf(actual any) (evidence, error) {
 		ev.err = a.lastError()
 		p := a.policy
 		ev.policy = &p
-		ev.timeline = a.GomegaString()
 	case retryclient.Timeline:
-		ev.attempts, ev.haveAtt, ev.timeline = a, true, a.String()
+		ev.attempts, ev.haveAtt = a, true
 	case []retryclient.Attempt:
-		ev.attempts, ev.haveAtt, ev.timeline = a, true, retryclient.Timeline(a).String()
+		ev.attempts, ev.haveAtt = a, true
 	case *faultinject.Journal:
 		if a == nil {
 			return ev, errors.New("apitest: the actual value is a nil *faultinject.Journal")
 		}
-		ev.calls, ev.haveJrn, ev.timeline = a.Calls(), true, a.GomegaString()
+		ev.calls, ev.haveJrn = a.Calls(), true
 	case []faultinject.Call:
 		ev.calls, ev.haveJrn = a, true
-		var b strings.Builder
-		for _, c := range a {
-			fmt.Fprintf(&b, "#%d %s %s → %s %d\n", c.Seq, c.Method, c.Path, c.Action, c.Status)
-		}
-		ev.timeline = b.String()
 	case *retryclient.GiveUpError:
 		if a == nil {
 			return ev, errors.New("apitest: the actual value is a nil *retryclient.GiveUpError")
 		}
-		ev.err, ev.attempts, ev.haveAtt, ev.timeline = a, a.Timeline, true, a.GomegaString()
+		ev.err, ev.attempts, ev.haveAtt = a, a.Timeline, true
 	case error:
-		ev.err, ev.timeline = a, a.Error()
+		ev.err = a
 		var gu *retryclient.GiveUpError
 		if errors.As(a, &gu) {
-			ev.attempts, ev.haveAtt, ev.timeline = gu.Timeline, true, gu.GomegaString()
+			ev.attempts, ev.haveAtt = gu.Timeline, true
 		}
 	default:
 		return ev, fmt.Errorf("apitest: cannot match %T; want a *apitest.Fixture, retryclient.Timeline, []retryclient.Attempt, *faultinject.Journal or []faultinject.Call", actual)
@@ -136,6 +129,32 @@ func (ev evidence) allWaits() ([]time.Duration, bool) {
 	return out, observed
 }
 
+// timelineOf renders what a failure message shows after "Timeline:". It is
+// built only for a failure, not on every poll of Eventually.
+func timelineOf(actual any) string {
+	switch a := actual.(type) {
+	case *Fixture:
+		return a.GomegaString()
+	case retryclient.Timeline:
+		return a.String()
+	case []retryclient.Attempt:
+		return retryclient.Timeline(a).String()
+	case *faultinject.Journal:
+		return a.GomegaString()
+	case []faultinject.Call:
+		return faultinject.FormatCalls(a)
+	case *retryclient.GiveUpError:
+		return a.GomegaString()
+	case error:
+		var gu *retryclient.GiveUpError
+		if errors.As(a, &gu) {
+			return gu.GomegaString()
+		}
+		return a.Error()
+	}
+	return fmt.Sprint(actual)
+}
+
 // matcher is the one implementation behind every matcher of this package.
 type matcher struct {
 	// desc completes "Expected the retry client to …".
@@ -146,8 +165,7 @@ type matcher struct {
 	// Eventually (see types.OracleMatcher).
 	final func(ev evidence) bool
 
-	problem  string
-	timeline string
+	problem string
 }
 
 func (m *matcher) Match(actual any) (bool, error) {
@@ -155,7 +173,6 @@ func (m *matcher) Match(actual any) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	m.timeline = ev.timeline
 	m.problem, err = m.check(ev)
 	if err != nil {
 		return false, err
@@ -163,12 +180,12 @@ func (m *matcher) Match(actual any) (bool, error) {
 	return m.problem == "", nil
 }
 
-func (m *matcher) FailureMessage(any) string {
-	return fmt.Sprintf("Expected the retry client to %s, but %s.\n\nTimeline:\n%s", m.desc, m.problem, indent(m.timeline))
+func (m *matcher) FailureMessage(actual any) string {
+	return fmt.Sprintf("Expected the retry client to %s, but %s.\n\nTimeline:\n%s", m.desc, m.problem, indent(timelineOf(actual)))
 }
 
-func (m *matcher) NegatedFailureMessage(any) string {
-	return fmt.Sprintf("Expected the retry client not to %s, but it did.\n\nTimeline:\n%s", m.desc, indent(m.timeline))
+func (m *matcher) NegatedFailureMessage(actual any) string {
+	return fmt.Sprintf("Expected the retry client not to %s, but it did.\n\nTimeline:\n%s", m.desc, indent(timelineOf(actual)))
 }
 
 // MatchMayChangeInTheFuture tells Eventually to stop polling once the
@@ -376,7 +393,7 @@ func envelopeMatcher(desc string, env rules.Envelope, jitterFromPolicy bool) typ
 			ws, ra, observed := ev.waits()
 			most := 0
 			for _, w := range ws {
-				most = maxInt(most, len(w))
+				most = max(most, len(w))
 			}
 			if most < 2 {
 				return fmt.Sprintf("it made %s, too few to show a growth", plural(most, "retry")), nil
@@ -392,13 +409,6 @@ func envelopeMatcher(desc string, env rules.Envelope, jitterFromPolicy bool) typ
 			return "", nil
 		},
 	}
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // HaveHonoredRetryAfter succeeds when at least one answer carried

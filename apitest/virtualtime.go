@@ -77,7 +77,6 @@ func runInBubble(ctx context.Context, body func(context.Context)) {
 			b := &bubble{t: t, virtual: true, ginkgo: true}
 			activeBubble.Store(b)
 			defer func() {
-				b.ended.Store(true)
 				activeBubble.CompareAndSwap(b, nil)
 			}()
 			defer b.runCleanups()

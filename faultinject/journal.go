@@ -214,10 +214,21 @@ func (j *Journal) String() string { return j.GomegaString() }
 //	#2 +100ms GET /users/1 [GET /users/{id} #2] attempt 2 → reset
 func (j *Journal) GomegaString() string {
 	calls := j.Calls()
+	head := fmt.Sprintf("journal of %q: %d calls", j.name, len(calls))
+	if len(calls) == 0 {
+		return head
+	}
+	return head + "\n" + FormatCalls(calls)
+}
+
+// FormatCalls renders calls one per line, as Journal.GomegaString does,
+// with offsets from the first call's start.
+func FormatCalls(calls []Call) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "journal of %q: %d calls", j.name, len(calls))
-	for _, c := range calls {
-		b.WriteString("\n")
+	for i, c := range calls {
+		if i > 0 {
+			b.WriteString("\n")
+		}
 		b.WriteString(c.line(calls[0].Start))
 	}
 	return b.String()

@@ -56,7 +56,6 @@ func Rules() []Rule {
 
 // exchange is one request sent by a check through the subject.
 type exchange struct {
-	srv     *faultinject.Server
 	tracker *bodyTracker
 	status  int
 	err     error
@@ -71,7 +70,7 @@ func send(ctx context.Context, subj Subject, s *faultinject.Scenario, method, pa
 	defer srv.Close()
 	tr := &bodyTracker{next: srv.Transport()}
 	client := subj.Client(tr)
-	x := &exchange{srv: srv, tracker: tr}
+	x := &exchange{tracker: tr}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/retrylab/retrylab/retryclient"
 )
 
 // timelineSVG draws a run: a time axis, each attempt as a bar for its
@@ -79,5 +77,3 @@ func timelineSVG(w io.Writer, r runResult) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-var _ = retryclient.Attempt{}

@@ -62,14 +62,6 @@ func Waits(calls []faultinject.Call) (waits []time.Duration, afterRetryAfter []b
 	return waits, afterRetryAfter
 }
 
-// Count checks that the server received exactly want calls.
-func Count(calls []faultinject.Call, want int) error {
-	if len(calls) != want {
-		return fmt.Errorf("expected %s, the server received %s", plural(want, "call"), plural(len(calls), "call"))
-	}
-	return nil
-}
-
 // NotRetried checks that no logical request was sent more than once.
 func NotRetried(calls []faultinject.Call) error {
 	for _, req := range Requests(calls) {
