@@ -179,7 +179,7 @@ func stormContenders(model string, files []string) ([]storm.Contender, error) {
 		if model == "occ" {
 			return storm.OCCContenders(), nil
 		}
-		return capacityContenders(), nil
+		return storm.CapacityContenders(), nil
 	}
 	var out []storm.Contender
 	for _, f := range files {
@@ -194,23 +194,6 @@ func stormContenders(model string, files []string) ([]storm.Contender, error) {
 		out = append(out, storm.Contender{Name: name, Policy: p})
 	}
 	return out, nil
-}
-
-// capacityContenders is the built-in set for the capacity model: the default
-// policy with each jitter kind, with a retry budget, and with no backoff.
-func capacityContenders() []storm.Contender {
-	p := retryclient.DefaultPolicy().WithMaxAttempts(8)
-	withJitter := func(j retryclient.JitterKind) retryclient.Policy {
-		return p.WithBackoff(p.Backoff.WithJitter(j))
-	}
-	return []storm.Contender{
-		{Name: "no-jitter", Policy: withJitter(retryclient.JitterNone)},
-		{Name: "full-jitter", Policy: withJitter(retryclient.JitterFull)},
-		{Name: "equal-jitter", Policy: withJitter(retryclient.JitterEqual)},
-		{Name: "decorrelated", Policy: withJitter(retryclient.JitterDecorrelated)},
-		{Name: "full-jitter+budget", Policy: withJitter(retryclient.JitterFull), BudgetTokens: 100, BudgetRatio: 0.1},
-		{Name: "no-backoff", Policy: p.WithBackoff(retryclient.Backoff{Kind: retryclient.BackoffConstant, Jitter: retryclient.JitterNone})},
-	}
 }
 
 // loadPolicy reads a policy YAML file, strictly.

@@ -217,3 +217,20 @@ func quantile(sorted []float64, q float64) float64 {
 }
 
 func seconds(f float64) time.Duration { return time.Duration(math.Round(f * float64(time.Second))) }
+
+// CapacityContenders returns the built-in set for the capacity model: the default
+// policy with each jitter kind, with a retry budget, and with no backoff.
+func CapacityContenders() []Contender {
+	p := retryclient.DefaultPolicy().WithMaxAttempts(8)
+	withJitter := func(j retryclient.JitterKind) retryclient.Policy {
+		return p.WithBackoff(p.Backoff.WithJitter(j))
+	}
+	return []Contender{
+		{Name: "no-jitter", Policy: withJitter(retryclient.JitterNone)},
+		{Name: "full-jitter", Policy: withJitter(retryclient.JitterFull)},
+		{Name: "equal-jitter", Policy: withJitter(retryclient.JitterEqual)},
+		{Name: "decorrelated", Policy: withJitter(retryclient.JitterDecorrelated)},
+		{Name: "full-jitter+budget", Policy: withJitter(retryclient.JitterFull), BudgetTokens: 100, BudgetRatio: 0.1},
+		{Name: "no-backoff", Policy: p.WithBackoff(retryclient.Backoff{Kind: retryclient.BackoffConstant, Jitter: retryclient.JitterNone})},
+	}
+}

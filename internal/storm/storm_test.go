@@ -198,3 +198,11 @@ func TestOCCCountsUnwrittenClients(t *testing.T) {
 		t.Errorf("with 409 retried: %+v", r)
 	}
 }
+
+func TestCapacityContendersAreValid(t *testing.T) {
+	for _, ct := range CapacityContenders() {
+		if err := ct.Policy.Validate(); err != nil {
+			t.Errorf("%s: %v", ct.Name, err)
+		}
+	}
+}
