@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
@@ -109,254 +110,342 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, t.err
 	}
-	p := &t.policy
-	ctx := req.Context()
-
-	method := req.Method
-	if method == "" {
-		method = http.MethodGet
+	lr := logicalRequest{t: t, p: &t.policy, req: req, ctx: req.Context()}
+	lr.identify()
+	if err := lr.prepareBody(); err != nil {
+		return nil, err
 	}
-	idemKey := headerValue(req.Header, IdempotencyKeyHeader)
-	addKey := false
-	if idemKey == "" && t.idempotencyKeys && (method == http.MethodPost || method == http.MethodPatch) {
-		idemKey = rand.Text()
-		addKey = true
+	if !t.plain {
+		lr.id = t.requests.Add(1)
 	}
-	cloneHeaders := addKey || t.attemptHeader != ""
+	for n := 1; ; n++ {
+		resp, err, final := lr.attempt(n)
+		if final {
+			return resp, err
+		}
+	}
+}
 
-	// Body replay: attempt 1 uses req.Body when GetBody can rewind it,
-	// every other attempt (and attempt 1 of a buffered body) uses getBody.
-	// Only a request that may be retried is buffered.
-	getBody := req.GetBody
-	origBody := req.Body != nil && req.Body != http.NoBody
-	replayable := p.MaxAttempts > 1 && (idempotentMethod(method) || idemKey != "")
-	if origBody && getBody == nil && replayable {
+// logicalRequest is the state of one RoundTrip across its attempts. It
+// lives on RoundTrip's stack and is never shared.
+type logicalRequest struct {
+	t   *Transport
+	p   *Policy
+	req *http.Request
+	ctx context.Context
+
+	method  string
+	idemKey string
+	addKey  bool // idemKey was generated and is stamped on every attempt
+
+	// Body replay: attempt 1 sends req.Body itself when origBody is set;
+	// every other attempt (and attempt 1 of a buffered body) sends a body
+	// from getBody.
+	getBody  func() (io.ReadCloser, error)
+	origBody bool
+
+	id         uint64 // RequestID; 0 until a record needs one
+	first      time.Time
+	prevDelay  time.Duration
+	lastStatus int
+	timeline   Timeline
+}
+
+// identify settles the request's method and Idempotency-Key, generating a
+// key for a POST or PATCH when the Transport is asked to.
+func (lr *logicalRequest) identify() {
+	lr.method = lr.req.Method
+	if lr.method == "" {
+		lr.method = http.MethodGet
+	}
+	lr.idemKey = headerValue(lr.req.Header, IdempotencyKeyHeader)
+	if lr.idemKey == "" && lr.t.idempotencyKeys && (lr.method == http.MethodPost || lr.method == http.MethodPatch) {
+		lr.idemKey = rand.Text()
+		lr.addKey = true
+	}
+}
+
+// prepareBody makes the body replayable: through req.GetBody, or by
+// buffering a body that may be retried. Only a request that may be retried
+// is buffered.
+func (lr *logicalRequest) prepareBody() error {
+	req, p := lr.req, lr.p
+	lr.getBody = req.GetBody
+	lr.origBody = req.Body != nil && req.Body != http.NoBody
+	replayable := p.MaxAttempts > 1 && (idempotentMethod(lr.method) || lr.idemKey != "")
+	switch {
+	case lr.origBody && lr.getBody == nil && replayable:
 		//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
-		buf, err := bufferBody(ctx, req.Cancel, req.Body, p.MaxBufferedBody)
+		buf, err := bufferBody(lr.ctx, req.Cancel, req.Body, p.MaxBufferedBody)
 		if err != nil {
 			var gu *GiveUpError
-			if errors.As(err, &gu) && t.logger != nil {
-				t.giveUp(ctx, req, 0, 0, gu.LastErr, gu.Reason, nil)
+			if errors.As(err, &gu) && lr.t.logger != nil {
+				lr.t.giveUp(lr.ctx, req, 0, 0, gu.LastErr, gu.Reason, nil)
 			}
-			return nil, err
+			return err
 		}
-		getBody = replayBody(buf)
-		origBody = false
-	} else if !origBody {
-		getBody = nil
+		lr.getBody = replayBody(buf)
+		lr.origBody = false
+	case !lr.origBody:
+		lr.getBody = nil
 	}
+	return nil
+}
 
-	// A plain Transport numbers a request only once it needs a record.
-	var id uint64
-	if !t.plain {
-		id = t.requests.Add(1)
-	}
-	var (
-		first      time.Time
-		prevDelay  time.Duration
-		timeline   Timeline
-		lastStatus int
-	)
-	for n := 1; ; n++ {
-		var done func(error)
-		if t.breaker != nil {
-			d, err := t.breaker.Allow()
-			if err != nil {
-				if origBody && n == 1 {
-					closeBody(req)
-				}
-				return nil, t.giveUp(ctx, req, n-1, lastStatus, err, ReasonCircuitOpen, timeline)
-			}
-			done = d
-		}
-
-		attemptCtx, cancel := ctx, context.CancelFunc(nil)
-		if p.AttemptTimeout > 0 {
-			attemptCtx, cancel = context.WithTimeout(ctx, p.AttemptTimeout)
-		}
-		areq := req
-		switch {
-		case cloneHeaders:
-			areq = req.Clone(attemptCtx)
-			if areq.Header == nil {
-				areq.Header = make(http.Header)
-			}
-			if addKey {
-				areq.Header.Set(IdempotencyKeyHeader, idemKey)
-			}
-			if t.attemptHeader != "" {
-				areq.Header.Set(t.attemptHeader, strconv.Itoa(n))
-			}
-		case cancel != nil || n > 1 || getBody != nil && !origBody:
-			areq = req.WithContext(attemptCtx)
-		}
-		if getBody != nil && (n > 1 || !origBody) {
-			b, err := getBody()
-			if err != nil {
-				if cancel != nil {
-					cancel()
-				}
-				if done != nil {
-					done(nil)
-				}
-				return nil, t.giveUp(ctx, req, n-1, lastStatus, err, ReasonBodyNotReplayable, timeline)
-			}
-			areq.Body = b
-		}
-
-		start := time.Now()
-		if n == 1 {
-			first = start
-		}
-		resp, err := t.next.RoundTrip(areq)
-		if resp == nil && err == nil {
-			err = errNilResponse
-		}
-		if err == nil && t.plain && !p.retryableStatus(resp.StatusCode) {
-			// Fast path: a final response with nothing to record or account.
-			if cancel != nil {
-				if resp.Body == nil {
-					cancel()
-				} else {
-					resp.Body = wrapCancel(resp.Body, cancel)
-				}
-			}
-			return resp, nil
-		}
-		now := time.Now()
-
-		o := Outcome{
-			Attempt:           n,
-			Method:            method,
-			HasIdempotencyKey: idemKey != "",
-			PrevDelay:         prevDelay,
-			Now:               now,
-			Elapsed:           now.Sub(first),
-			Rand:              t.rand,
-		}
+// attempt makes attempt n: admission by the breaker, the request, the
+// decision, the discard of a response that is not returned, the record and
+// the sleep before the next attempt. final reports that resp and err are
+// RoundTrip's result.
+func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final bool) {
+	t, p := lr.t, lr.p
+	var done func(error)
+	if t.breaker != nil {
+		d, err := t.breaker.Allow()
 		if err != nil {
-			if resp != nil && resp.Body != nil {
-				resp.Body.Close()
+			if lr.origBody && n == 1 {
+				closeBody(lr.req)
 			}
-			resp = nil
-			switch {
-			case ctx.Err() != nil:
-				o.Class = ClassCanceled
-				if !errors.Is(err, ctx.Err()) {
-					err = ctx.Err()
-				}
-			//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
-			case closed(req.Cancel):
-				o.Class = ClassCanceled
-			case cancel != nil && attemptCtx.Err() != nil:
-				o.Class = ClassTimeout
-			default:
-				o.Class = Classify(err)
-			}
-			o.Err = err
-		} else {
-			o.Status = resp.StatusCode
-			o.RetryAfter = headerValue(resp.Header, "Retry-After")
+			return nil, lr.stop(n-1, err, ReasonCircuitOpen), true
 		}
-		dec := p.Decide(o)
-		if dec.Retry && origBody && getBody == nil {
-			dec.Retry, dec.Delay, dec.Reason = false, 0, ReasonBodyNotReplayable
-		}
+		done = d
+	}
 
-		failure := p.failure(o, dec)
-		if t.budget != nil {
-			dec = t.budget.Apply(*p, o, dec)
-		}
-		if done != nil {
-			switch {
-			case err != nil:
-				done(err)
-			case failure:
-				done(&StatusError{Status: o.Status})
-			default:
-				done(nil)
-			}
-		}
-
-		// The next attempt starts at wake, however long the discarded body
-		// takes: the drain is cut off there (or after minDrainWindow for a
-		// tiny delay, never past MaxElapsed). Only a body that ignores Close,
-		// or the drain window, can overrun wake; then Delay records the real
-		// gap, and an overrun past the MaxElapsed horizon stops.
-		wake := now.Add(dec.Delay)
-		if dec.Retry && resp != nil {
-			lastStatus = resp.StatusCode
-			cut := drainUntil(resp.Body, drainDeadline(now, wake, first, p.MaxElapsed))
-			resp = nil
-			if late := time.Now(); cut && late.After(wake) {
-				if p.MaxElapsed > 0 && late.Sub(first) > p.MaxElapsed {
-					dec.Retry, dec.Delay, dec.Reason = false, 0, ReasonMaxElapsed
-				} else {
-					dec.Delay, wake = late.Sub(now), late
-				}
-			}
-		}
-
-		if t.observer != nil || t.logger != nil || dec.Retry || resp == nil {
-			if id == 0 {
-				id = t.requests.Add(1)
-			}
-			a := Attempt{
-				RequestID:      id,
-				Number:         n,
-				Method:         method,
-				URL:            req.URL.Redacted(),
-				Start:          start,
-				Offset:         start.Sub(first),
-				Duration:       now.Sub(start),
-				Status:         o.Status,
-				Err:            err,
-				ErrClass:       dec.Class,
-				RetryAfter:     dec.RetryAfter,
-				RetryAfterSeen: dec.RetryAfterSeen,
-				RetryAfterRaw:  o.RetryAfter,
-				IdempotencyKey: idemKey,
-				Retry:          dec.Retry,
-				Delay:          dec.Delay,
-				Reason:         dec.Reason,
-			}
-			if dec.Retry || resp == nil {
-				timeline = append(timeline, a)
-			}
-			if t.observer != nil {
-				t.observer(a)
-			}
-			if t.logger != nil {
-				t.log(ctx, a, failure || err != nil)
-			}
-		}
-
-		if !dec.Retry {
-			if resp != nil {
-				if cancel != nil {
-					if resp.Body == nil {
-						cancel()
-					} else {
-						resp.Body = wrapCancel(resp.Body, cancel)
-					}
-				}
-				return resp, nil
-			}
-			if cancel != nil {
-				cancel()
-			}
-			return nil, &GiveUpError{Attempts: n, LastStatus: lastStatus, LastErr: err, Reason: dec.Reason, Timeline: timeline}
-		}
-
+	attemptCtx, cancel := lr.ctx, context.CancelFunc(nil)
+	if p.AttemptTimeout > 0 {
+		attemptCtx, cancel = context.WithTimeout(lr.ctx, p.AttemptTimeout)
+	}
+	areq, err := lr.newAttempt(n, attemptCtx, cancel)
+	if err != nil {
 		if cancel != nil {
 			cancel()
 		}
-		//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
-		if err := sleep(ctx, req.Cancel, time.Until(wake)); err != nil {
-			return nil, t.giveUp(ctx, req, n, lastStatus, err, ReasonCanceled, timeline)
+		if done != nil {
+			done(nil)
 		}
-		prevDelay = dec.Delay
+		return nil, lr.stop(n-1, err, ReasonBodyNotReplayable), true
 	}
+
+	start := time.Now()
+	if n == 1 {
+		lr.first = start
+	}
+	resp, err = t.next.RoundTrip(areq)
+	if resp == nil && err == nil {
+		err = errNilResponse
+	}
+	if err == nil && t.plain && !p.retryableStatus(resp.StatusCode) {
+		// Fast path: a final response with nothing to record or account.
+		return deliver(resp, cancel), nil, true
+	}
+	now := time.Now()
+
+	o := lr.outcome(n, now, resp, err, attemptCtx, cancel != nil)
+	if o.Err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		resp, err = nil, o.Err
+	}
+	dec := lr.decide(o, done)
+	if dec.Retry && resp != nil {
+		dec = lr.discard(resp, dec, now)
+		resp = nil
+	}
+	lr.record(n, start, now, o, err, dec, resp == nil)
+
+	if !dec.Retry {
+		if resp != nil {
+			return deliver(resp, cancel), nil, true
+		}
+		if cancel != nil {
+			cancel()
+		}
+		return nil, &GiveUpError{Attempts: n, LastStatus: lr.lastStatus, LastErr: err, Reason: dec.Reason, Timeline: lr.timeline}, true
+	}
+
+	if cancel != nil {
+		cancel()
+	}
+	//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
+	if err := sleep(lr.ctx, lr.req.Cancel, time.Until(now.Add(dec.Delay))); err != nil {
+		return nil, lr.stop(n, err, ReasonCanceled), true
+	}
+	lr.prevDelay = dec.Delay
+	return nil, nil, false
+}
+
+// newAttempt returns the request for attempt n: req itself when nothing
+// differs, a shallow copy with the attempt's context and body, or a clone
+// when headers are stamped (Idempotency-Key, attempt header).
+func (lr *logicalRequest) newAttempt(n int, attemptCtx context.Context, cancel context.CancelFunc) (*http.Request, error) {
+	req, areq := lr.req, lr.req
+	switch {
+	case lr.addKey || lr.t.attemptHeader != "":
+		areq = req.Clone(attemptCtx)
+		if areq.Header == nil {
+			areq.Header = make(http.Header)
+		}
+		if lr.addKey {
+			areq.Header.Set(IdempotencyKeyHeader, lr.idemKey)
+		}
+		if lr.t.attemptHeader != "" {
+			areq.Header.Set(lr.t.attemptHeader, strconv.Itoa(n))
+		}
+	case cancel != nil || n > 1 || lr.getBody != nil && !lr.origBody:
+		areq = req.WithContext(attemptCtx)
+	}
+	if lr.getBody != nil && (n > 1 || !lr.origBody) {
+		b, err := lr.getBody()
+		if err != nil {
+			return nil, err
+		}
+		areq.Body = b
+	}
+	return areq, nil
+}
+
+// outcome classifies what attempt n got. An error is classified as the
+// caller's cancellation when the caller's context (or Request.Cancel) is
+// done, as an attempt timeout when only the attempt's context expired, and
+// by [Classify] otherwise.
+func (lr *logicalRequest) outcome(n int, now time.Time, resp *http.Response, err error, attemptCtx context.Context, timed bool) Outcome {
+	o := Outcome{
+		Attempt:           n,
+		Method:            lr.method,
+		HasIdempotencyKey: lr.idemKey != "",
+		PrevDelay:         lr.prevDelay,
+		Now:               now,
+		Elapsed:           now.Sub(lr.first),
+		Rand:              lr.t.rand,
+	}
+	if err == nil {
+		o.Status = resp.StatusCode
+		o.RetryAfter = headerValue(resp.Header, "Retry-After")
+		return o
+	}
+	switch {
+	case lr.ctx.Err() != nil:
+		o.Class = ClassCanceled
+		if !errors.Is(err, lr.ctx.Err()) {
+			err = lr.ctx.Err()
+		}
+	//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
+	case closed(lr.req.Cancel):
+		o.Class = ClassCanceled
+	case timed && attemptCtx.Err() != nil:
+		o.Class = ClassTimeout
+	default:
+		o.Class = Classify(err)
+	}
+	o.Err = err
+	return o
+}
+
+// decide asks the policy, then the budget, and reports the attempt's
+// result to the breaker.
+func (lr *logicalRequest) decide(o Outcome, done func(error)) Decision {
+	p := lr.p
+	dec := p.Decide(o)
+	if dec.Retry && lr.origBody && lr.getBody == nil {
+		dec.Retry, dec.Delay, dec.Reason = false, 0, ReasonBodyNotReplayable
+	}
+	failure := p.failure(o, dec)
+	if lr.t.budget != nil {
+		dec = lr.t.budget.Apply(*p, o, dec)
+	}
+	if done != nil {
+		switch {
+		case o.Err != nil:
+			done(o.Err)
+		case failure:
+			done(&StatusError{Status: o.Status})
+		default:
+			done(nil)
+		}
+	}
+	return dec
+}
+
+// discard drains and closes the body of a response that a retry replaces,
+// and may turn the retry into a stop.
+// The next attempt starts at now+Delay however long the body takes: the
+// drain is cut off there (or after minDrainWindow for a tiny delay, never
+// past MaxElapsed). Only a body that ignores Close, or the drain window,
+// can overrun that wake time; then Delay records the real gap, and an
+// overrun past the MaxElapsed horizon stops.
+func (lr *logicalRequest) discard(resp *http.Response, dec Decision, now time.Time) Decision {
+	lr.lastStatus = resp.StatusCode
+	wake := now.Add(dec.Delay)
+	cut := drainUntil(resp.Body, drainDeadline(now, wake, lr.first, lr.p.MaxElapsed))
+	if late := time.Now(); cut && late.After(wake) {
+		if lr.p.MaxElapsed > 0 && late.Sub(lr.first) > lr.p.MaxElapsed {
+			dec.Retry, dec.Delay, dec.Reason = false, 0, ReasonMaxElapsed
+		} else {
+			dec.Delay = late.Sub(now)
+		}
+	}
+	return dec
+}
+
+// record builds attempt n's [Attempt] when anything needs it (observer,
+// logger, or the timeline of a retry or a give-up without a response) and
+// hands it out.
+func (lr *logicalRequest) record(n int, start, now time.Time, o Outcome, err error, dec Decision, noResponse bool) {
+	t := lr.t
+	if t.observer == nil && t.logger == nil && !dec.Retry && !noResponse {
+		return
+	}
+	if lr.id == 0 {
+		lr.id = t.requests.Add(1)
+	}
+	a := Attempt{
+		RequestID:      lr.id,
+		Number:         n,
+		Method:         lr.method,
+		URL:            lr.req.URL.Redacted(),
+		Start:          start,
+		Offset:         start.Sub(lr.first),
+		Duration:       now.Sub(start),
+		Status:         o.Status,
+		Err:            err,
+		ErrClass:       dec.Class,
+		RetryAfter:     dec.RetryAfter,
+		RetryAfterSeen: dec.RetryAfterSeen,
+		RetryAfterRaw:  o.RetryAfter,
+		IdempotencyKey: lr.idemKey,
+		Retry:          dec.Retry,
+		Delay:          dec.Delay,
+		Reason:         dec.Reason,
+	}
+	if dec.Retry || noResponse {
+		lr.timeline = append(lr.timeline, a)
+	}
+	if t.observer != nil {
+		t.observer(a)
+	}
+	if t.logger != nil {
+		t.log(lr.ctx, a, lr.p.failure(o, dec) || err != nil)
+	}
+}
+
+// stop ends the request between attempts (breaker open, body not
+// replayable, canceled sleep) after the given number of attempts.
+func (lr *logicalRequest) stop(attempts int, err error, reason Reason) error {
+	return lr.t.giveUp(lr.ctx, lr.req, attempts, lr.lastStatus, err, reason, lr.timeline)
+}
+
+// deliver returns resp to the caller; with a per-attempt context (cancel
+// not nil), closing the body releases it.
+func deliver(resp *http.Response, cancel context.CancelFunc) *http.Response {
+	if cancel == nil {
+		return resp
+	}
+	if resp.Body == nil {
+		cancel()
+	} else {
+		resp.Body = wrapCancel(resp.Body, cancel)
+	}
+	return resp
 }
 
 // drainDeadline is when the drain of a discarded body is cut off: at wake,
