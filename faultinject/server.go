@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/retrylab/retrylab/internal/pipenet"
 )
 
 // Option configures a Server or Register.
@@ -105,7 +107,7 @@ func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 // it only through Client or Transport. The caller must Close it.
 // NewPipeServer panics if s does not validate.
 func NewPipeServer(s *Scenario, opts ...Option) *Server {
-	ln := newPipeListener()
+	ln := pipenet.New("faultinject.invalid:80")
 	srv := newServer(s, ln, opts)
 	srv.URL = PipeURL
 	srv.pipe = true
@@ -113,7 +115,7 @@ func NewPipeServer(s *Scenario, opts ...Option) *Server {
 		if srv.eng.Load().refuseDial() {
 			return nil, errRefused(network, addr)
 		}
-		return ln.dial(ctx)
+		return ln.Dial(ctx, network, addr)
 	}
 	return srv
 }

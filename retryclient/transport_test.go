@@ -460,7 +460,7 @@ func TestTransportReusesConnectionAcrossAttempts(t *testing.T) {
 		if resp, _, _, err := get(t, rt, srv.URL+"/"); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
 		}
-		if n := srv.l.dials.Load(); n != 1 {
+		if n := srv.l.Dials(); n != 1 {
 			t.Errorf("%d connections for 3 sequential attempts, want 1 (discarded bodies must be drained and closed)", n)
 		}
 	})
