@@ -110,7 +110,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, t.err
 	}
-	lr := logicalRequest{t: t, p: &t.policy, req: req, ctx: req.Context()}
+	//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
+	lr := logicalRequest{t: t, p: &t.policy, req: req, ctx: req.Context(), cancel: req.Cancel}
 	lr.identify()
 	if err := lr.prepareBody(); err != nil {
 		return nil, err
@@ -126,13 +127,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// logicalRequest is the state of one RoundTrip across its attempts. It
-// lives on RoundTrip's stack and is never shared.
+// logicalRequest is the state of one logical request (a RoundTrip, or a
+// call run by [Do]) across its attempts. It lives on its caller's stack and
+// is never shared.
 type logicalRequest struct {
-	t   *Transport
-	p   *Policy
-	req *http.Request
-	ctx context.Context
+	t      *Transport
+	p      *Policy
+	req    *http.Request // nil for a call run by Do
+	ctx    context.Context
+	cancel <-chan struct{} // the request's Cancel channel, or nil
+	url    string          // the request's redacted URL, or the name of a call; set by identify
 
 	method  string
 	idemKey string
@@ -154,6 +158,7 @@ type logicalRequest struct {
 // identify settles the request's method and Idempotency-Key, generating a
 // key for a POST or PATCH when the Transport is asked to.
 func (lr *logicalRequest) identify() {
+	lr.url = lr.req.URL.Redacted()
 	lr.method = lr.req.Method
 	if lr.method == "" {
 		lr.method = http.MethodGet
@@ -180,7 +185,7 @@ func (lr *logicalRequest) prepareBody() error {
 		if err != nil {
 			var gu *GiveUpError
 			if errors.As(err, &gu) && lr.t.logger != nil {
-				lr.t.giveUp(lr.ctx, req, 0, 0, gu.LastErr, gu.Reason, nil)
+				lr.stop(0, gu.LastErr, gu.Reason)
 			}
 			return err
 		}
@@ -198,16 +203,12 @@ func (lr *logicalRequest) prepareBody() error {
 // RoundTrip's result.
 func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final bool) {
 	t, p := lr.t, lr.p
-	var done func(error)
-	if t.breaker != nil {
-		d, err := t.breaker.Allow()
-		if err != nil {
-			if lr.origBody && n == 1 {
-				closeBody(lr.req)
-			}
-			return nil, lr.stop(n-1, err, ReasonCircuitOpen), true
+	done, err := lr.admit()
+	if err != nil {
+		if lr.origBody && n == 1 {
+			closeBody(lr.req)
 		}
-		done = d
+		return nil, lr.stop(n-1, err, ReasonCircuitOpen), true
 	}
 
 	attemptCtx, cancel := lr.ctx, context.CancelFunc(nil)
@@ -266,12 +267,29 @@ func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final 
 	if cancel != nil {
 		cancel()
 	}
-	//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
-	if err := sleep(lr.ctx, lr.req.Cancel, time.Until(now.Add(dec.Delay))); err != nil {
-		return nil, lr.stop(n, err, ReasonCanceled), true
+	if err := lr.sleep(n, now, dec); err != nil {
+		return nil, err, true
+	}
+	return nil, nil, false
+}
+
+// admit asks the breaker, if any, whether an attempt may start; done
+// reports the attempt's result to it.
+func (lr *logicalRequest) admit() (done func(error), err error) {
+	if lr.t.breaker == nil {
+		return nil, nil
+	}
+	return lr.t.breaker.Allow()
+}
+
+// sleep waits out the delay chosen after attempt n, which ended at now. It
+// returns the error that ends the request when the caller cancels first.
+func (lr *logicalRequest) sleep(n int, now time.Time, dec Decision) error {
+	if err := sleep(lr.ctx, lr.cancel, time.Until(now.Add(dec.Delay))); err != nil {
+		return lr.stop(n, err, ReasonCanceled)
 	}
 	lr.prevDelay = dec.Delay
-	return nil, nil, false
+	return nil
 }
 
 // newAttempt returns the request for attempt n: req itself when nothing
@@ -329,8 +347,7 @@ func (lr *logicalRequest) outcome(n int, now time.Time, resp *http.Response, err
 		if !errors.Is(err, lr.ctx.Err()) {
 			err = lr.ctx.Err()
 		}
-	//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.
-	case closed(lr.req.Cancel):
+	case closed(lr.cancel):
 		o.Class = ClassCanceled
 	case timed && attemptCtx.Err() != nil:
 		o.Class = ClassTimeout
@@ -402,7 +419,7 @@ func (lr *logicalRequest) record(n int, start, now time.Time, o Outcome, err err
 		RequestID:      lr.id,
 		Number:         n,
 		Method:         lr.method,
-		URL:            lr.req.URL.Redacted(),
+		URL:            lr.url,
 		Start:          start,
 		Offset:         start.Sub(lr.first),
 		Duration:       now.Sub(start),
@@ -431,7 +448,7 @@ func (lr *logicalRequest) record(n int, start, now time.Time, o Outcome, err err
 // stop ends the request between attempts (breaker open, body not
 // replayable, canceled sleep) after the given number of attempts.
 func (lr *logicalRequest) stop(attempts int, err error, reason Reason) error {
-	return lr.t.giveUp(lr.ctx, lr.req, attempts, lr.lastStatus, err, reason, lr.timeline)
+	return lr.t.giveUp(lr.ctx, lr.method, lr.url, attempts, lr.lastStatus, err, reason, lr.timeline)
 }
 
 // deliver returns resp to the caller; with a per-attempt context (cancel
@@ -466,11 +483,11 @@ func drainDeadline(now, wake, first time.Time, maxElapsed time.Duration) time.Ti
 
 // giveUp builds the GiveUpError for a stop that happens between attempts
 // and logs it.
-func (t *Transport) giveUp(ctx context.Context, req *http.Request, attempts, lastStatus int, err error, reason Reason, tl Timeline) error {
+func (t *Transport) giveUp(ctx context.Context, method, url string, attempts, lastStatus int, err error, reason Reason, tl Timeline) error {
 	if t.logger != nil {
 		t.logger.LogAttrs(ctx, slog.LevelWarn, "retryclient: giving up",
-			slog.String("method", req.Method),
-			slog.String("url", req.URL.Redacted()),
+			slog.String("method", method),
+			slog.String("url", url),
 			slog.Int("attempts", attempts),
 			slog.String("error", err.Error()),
 			slog.String("reason", string(reason)))
