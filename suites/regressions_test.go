@@ -205,6 +205,8 @@ func TestPromiseValidate(t *testing.T) {
 	}{
 		{"both schedules", suites.Promise{InitialBackoff: time.Second, Backoff: retryclient.Backoff{Initial: time.Second}}, "suites: the Promise sets both Backoff and InitialBackoff; set one schedule"},
 		{"a permanent status", suites.Promise{RetriedStatuses: []int{503, 501}}, "suites: Promise.RetriedStatuses holds 501, which is never transient: the universal rules forbid retrying it"},
+		{"a jitter without its parameter", suites.Promise{InitialBackoff: time.Second, Jitter: retryclient.JitterAdditive},
+			`suites: Promise.Jitter "additive" needs its parameter; promise it with Promise.Backoff (RandomizationFactor or MaxJitter)`},
 		{"not a status", suites.Promise{RetriedStatuses: []int{5030}}, "suites: Promise.RetriedStatuses holds 5030, not an HTTP status"},
 		{"an invalid schedule", suites.Promise{Backoff: retryclient.Backoff{Initial: time.Second, Jitter: retryclient.JitterRandomized, RandomizationFactor: 2}},
 			"suites: the Promise's schedule: retryclient: Backoff.RandomizationFactor must be between 0 and 1, got 2"},

@@ -98,6 +98,9 @@ func (p Promise) Validate() error {
 	if p.Backoff.Initial > 0 && p.InitialBackoff > 0 {
 		errs = append(errs, errors.New("suites: the Promise sets both Backoff and InitialBackoff; set one schedule"))
 	}
+	if p.Backoff.Initial == 0 && (p.Jitter == retryclient.JitterRandomized || p.Jitter == retryclient.JitterAdditive) {
+		errs = append(errs, fmt.Errorf("suites: Promise.Jitter %q needs its parameter; promise it with Promise.Backoff (RandomizationFactor or MaxJitter)", p.Jitter))
+	}
 	if b, ok := p.Schedule(); ok {
 		if err := b.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("suites: the Promise's schedule: %w", err))
