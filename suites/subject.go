@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/retrylab/retrylab/internal/rules"
@@ -169,7 +171,16 @@ func (p Promise) honoursRetryAfter() bool { return p.RetryAfter || p.RetryAfterS
 // retried.
 func (p Promise) retriedWhy(status int) string {
 	if len(p.RetriedStatuses) == 0 {
-		return fmt.Sprintf("%d is in the RFC-transient set the Promise retries by default (408, 425, 429, 500, 502, 503, 504; narrow it with Promise.RetriedStatuses)", status)
+		return fmt.Sprintf("%d is in the RFC-transient set the Promise retries by default (%s; narrow it with Promise.RetriedStatuses)", status, statusList(p.retriedStatuses()))
 	}
 	return fmt.Sprintf("the Promise's RetriedStatuses %v hold %d", p.RetriedStatuses, status)
+}
+
+// statusList writes codes as "408, 425, 429".
+func statusList(codes []int) string {
+	words := make([]string, len(codes))
+	for i, c := range codes {
+		words[i] = strconv.Itoa(c)
+	}
+	return strings.Join(words, ", ")
 }
