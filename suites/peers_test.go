@@ -28,11 +28,14 @@ func retryablehttpSubject() suites.Subject {
 		},
 		// What its documentation promises: 5 attempts, exponential waits
 		// from 1s doubling up to 30s without jitter, Retry-After honoured on
-		// 429 and 503 (no cap is documented).
+		// 429 and 503 (no cap is documented), and DefaultRetryPolicy's
+		// statuses: 429 and the 5xx but 501 (505 too, which the universal
+		// rules forbid, so it cannot be promised), not 408 or 425.
 		Promise: suites.Promise{
 			MaxAttempts:    5,
 			InitialBackoff: time.Second, Multiplier: 2, MaxBackoff: 30 * time.Second,
-			RetryAfter: true,
+			RetryAfter:      true,
+			RetriedStatuses: []int{429, 500, 502, 503, 504},
 		},
 	}
 }
@@ -78,9 +81,16 @@ func restySubject() suites.Subject {
 				})
 			return &http.Client{Transport: restyClient{c}}
 		},
+		// resty's jitterBackoff waits between half and all of
+		// min(RetryMaxWaitTime, RetryWaitTime·2^attempt), attempt from 0,
+		// and never less than RetryWaitTime: equal jitter with a floor (so
+		// its first wait is exactly RetryWaitTime). The condition retries
+		// 429 and the 5xx.
 		Promise: suites.Promise{
-			MaxAttempts:    4,
-			InitialBackoff: 100 * time.Millisecond, Multiplier: 2, MaxBackoff: 2 * time.Second, Jitter: retryclient.JitterFull,
+			MaxAttempts: 4,
+			Backoff: retryclient.Backoff{Initial: 100 * time.Millisecond, Multiplier: 2, Max: 2 * time.Second,
+				Jitter: retryclient.JitterEqual, Min: 100 * time.Millisecond},
+			RetriedStatuses: []int{429, 500, 502, 503, 504},
 		},
 	}
 }
@@ -116,8 +126,6 @@ func TestPeers(t *testing.T) {
 		})
 	}
 }
-
-var _ = retryclient.DefaultPolicy
 
 // quietLogger keeps resty's retry log out of the test output.
 type quietLogger struct{}
