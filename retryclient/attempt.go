@@ -20,7 +20,8 @@ type Attempt struct {
 	RequestID uint64
 	// Number is the 1-based attempt number.
 	Number int
-	// Method and URL are the request's method and URL.
+	// Method and URL are the request's method and URL; for a call run by
+	// [Do], Method is empty and URL is the call's name.
 	Method, URL string
 	// Start is when the attempt started; Offset is Start minus the first
 	// attempt's Start (0 for attempt 1).
@@ -65,8 +66,10 @@ func (a Attempt) write(b *strings.Builder, offset time.Duration) {
 	b.WriteString(strconv.Itoa(a.Number))
 	b.WriteString(" +")
 	b.WriteString(offset.String())
-	b.WriteByte(' ')
-	b.WriteString(a.Method)
+	if a.Method != "" {
+		b.WriteByte(' ')
+		b.WriteString(a.Method)
+	}
 	b.WriteByte(' ')
 	b.WriteString(displayURL(a.URL))
 	b.WriteString(" → ")
@@ -82,6 +85,8 @@ func (a Attempt) write(b *strings.Builder, offset time.Duration) {
 		b.WriteString(a.Err.Error())
 	case a.Status != 0:
 		b.WriteString(strconv.Itoa(a.Status))
+	case a.Reason == ReasonSuccess:
+		b.WriteString("ok")
 	default:
 		b.WriteString("no response")
 	}

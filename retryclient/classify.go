@@ -49,10 +49,18 @@ const (
 	// [net.UnknownNetworkError], [net.InvalidAddrError], [*net.ParseError]).
 	// Not retried.
 	ClassOther ErrorClass = "other"
+	// ClassTransient is an error marked with [Transient] (or [RetryAfter]),
+	// or so classified by a [WithClassifier] function. Retried.
+	ClassTransient ErrorClass = "transient"
+	// ClassPermanent is an error marked with [Permanent], or so classified
+	// by a [WithClassifier] function. Never retried.
+	ClassPermanent ErrorClass = "permanent"
 )
 
 // Classify maps an attempt's error to its class using errors.Is/As,
-// net.Error and syscall errors; it never looks at error strings.
+// net.Error and syscall errors; it never looks at error strings. An error
+// marked with [Transient], [RetryAfter] or [Permanent] (anywhere in its
+// chain) has the marker's class.
 //
 // Classify alone cannot tell whose deadline expired: it reports
 // context.DeadlineExceeded as [ClassTimeout] and context.Canceled as
@@ -62,6 +70,10 @@ const (
 func Classify(err error) ErrorClass {
 	if err == nil {
 		return ClassNone
+	}
+	var m *markedError
+	if errors.As(err, &m) {
+		return m.class
 	}
 	if errors.Is(err, ErrBodyTooLarge) {
 		return ClassBodyTooLarge
@@ -144,7 +156,7 @@ func Classify(err error) ErrorClass {
 // retryable reports whether errors of class c may be retried under p.
 func (p Policy) retryableClass(c ErrorClass) bool {
 	switch c {
-	case ClassConnection, ClassTimeout:
+	case ClassConnection, ClassTimeout, ClassTransient:
 		return true
 	case ClassDNS:
 		return p.RetryDNSErrors

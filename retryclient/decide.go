@@ -11,7 +11,7 @@ import (
 // share.
 type Reason string
 
-// The reasons. The first three go with Retry true; all others stop.
+// The reasons. The first four go with Retry true; all others stop.
 const (
 	// ReasonRetryableStatus: the status is in [Policy.RetryStatuses]; retry.
 	ReasonRetryableStatus Reason = "retryable-status"
@@ -20,6 +20,9 @@ const (
 	ReasonConnError Reason = "connection-error"
 	// ReasonAttemptTimeout: the attempt failed with [ClassTimeout]; retry.
 	ReasonAttemptTimeout Reason = "attempt-timeout"
+	// ReasonTransientError: the attempt failed with an error of
+	// [ClassTransient] (see [Transient] and [WithClassifier]); retry.
+	ReasonTransientError Reason = "transient-error"
 
 	// ReasonSuccess: a status below 400 that is not retryable; done.
 	ReasonSuccess Reason = "success"
@@ -53,7 +56,7 @@ const (
 
 // Retrying reports whether r is one of the reasons that go with a retry.
 func (r Reason) Retrying() bool {
-	return r == ReasonRetryableStatus || r == ReasonConnError || r == ReasonAttemptTimeout
+	return r == ReasonRetryableStatus || r == ReasonConnError || r == ReasonAttemptTimeout || r == ReasonTransientError
 }
 
 // Outcome is what an attempt produced, as input to [Policy.Decide]. It is a
@@ -78,6 +81,11 @@ type Outcome struct {
 	Class ErrorClass
 	// RetryAfter is the raw Retry-After response header ("" if absent).
 	RetryAfter string
+	// RetryAfterDelay, when positive, is a wait the callee asked for as a
+	// duration rather than a header: an error carrying one (see [Do] and
+	// [RetryAfter]). It takes the place of RetryAfter, for a status or an
+	// error alike, and is capped like it.
+	RetryAfterDelay time.Duration
 	// Elapsed is the time since the first attempt started.
 	Elapsed time.Duration
 	// PrevDelay is the delay chosen before this attempt (0 for the first),
@@ -158,6 +166,8 @@ func (p Policy) Decide(o Outcome) Decision {
 			return d
 		case d.Class == ClassTimeout:
 			d.Reason = ReasonAttemptTimeout
+		case d.Class == ClassTransient:
+			d.Reason = ReasonTransientError
 		default:
 			d.Reason = ReasonConnError
 		}
@@ -174,6 +184,9 @@ func (p Policy) Decide(o Outcome) Decision {
 		if o.RetryAfter != "" && (!o.Now.IsZero() || deltaSeconds(o.RetryAfter)) {
 			d.RetryAfter, d.RetryAfterSeen = ParseRetryAfter(o.RetryAfter, o.Now)
 		}
+	}
+	if o.RetryAfterDelay > 0 {
+		d.RetryAfter, d.RetryAfterSeen = o.RetryAfterDelay, true
 	}
 	if !idempotentMethod(o.Method) && !o.HasIdempotencyKey {
 		d.Reason = ReasonNotIdempotent

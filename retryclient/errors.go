@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrBodyTooLarge is wrapped by the error RoundTrip returns, before sending
@@ -83,11 +84,19 @@ func (e *GiveUpError) GomegaString() string {
 	return e.Error() + "\n" + e.Timeline.String()
 }
 
-// StatusError reports a response with a retryable status to a [Breaker].
-// It is a plain value, not modified after it is created, and safe to share.
+// StatusError is a failure with an HTTP status. The Transport reports a
+// response with a retryable status to a [Breaker] as one; a call run by
+// [Do] may return one (for example from a REST client that turns statuses
+// into errors) to be judged by [Policy.RetryStatuses] and Retry-After like
+// a response. It is a plain value, not modified after it is created, and
+// safe to share.
 type StatusError struct {
 	// Status is the response status code.
 	Status int
+	// RetryAfter is the wait the server asked for (its Retry-After
+	// header, parsed with [ParseRetryAfter]); 0 when it asked for none.
+	// The Transport leaves it 0.
+	RetryAfter time.Duration
 }
 
 // Error renders "retryclient: retryable status 503 Service Unavailable".

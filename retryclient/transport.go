@@ -54,6 +54,7 @@ type Transport struct {
 	idempotencyKeys bool
 	budget          *Budget
 	breaker         Breaker
+	classifier      func(error) ErrorClass
 	plain           bool // no observer, logger, budget or breaker
 	requests        atomic.Uint64
 }
@@ -352,7 +353,7 @@ func (lr *logicalRequest) outcome(n int, now time.Time, resp *http.Response, err
 	case timed && attemptCtx.Err() != nil:
 		o.Class = ClassTimeout
 	default:
-		o.Class = Classify(err)
+		o.Class = lr.t.classify(err)
 	}
 	o.Err = err
 	return o
