@@ -11,8 +11,8 @@ import (
 // a [Transport] without HTTP. The same Policy fields apply (MaxAttempts,
 // Backoff and its jitter, RetryAfter and its cap, MaxElapsed,
 // AttemptTimeout), and so do the Options that concern the engine:
-// [WithObserver], [WithLogger], [WithRand], [WithBudget], [WithBreaker] and
-// [WithClassifier]; the HTTP-only ones (WithAttemptHeader,
+// [WithObserver], [WithLogger], [WithRand], [WithBudget], [WithBreaker],
+// [WithRetryLimiter] and [WithClassifier]; the HTTP-only ones (WithAttemptHeader,
 // WithIdempotencyKeys) have no effect. Policy.RetryStatuses applies to
 // calls that fail with a [*StatusError]. A Retrier holds no per-call state
 // and is safe for concurrent use.
@@ -61,17 +61,18 @@ func (r *Retrier) Policy() Policy { return r.t.Policy() }
 // [*GiveUpError] (attempts, reason, timeline) that wraps the last error, so
 // errors.Is and errors.As still reach it. A successful call costs no
 // allocation beyond call's own when the Retrier has no observer, logger,
-// budget or breaker.
+// budget, breaker or retry limiter.
 func Do[T any](ctx context.Context, r *Retrier, op string, call func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
 	t := r.t
 	if t.err != nil {
 		return zero, t.err
 	}
-	lr := logicalRequest{t: t, p: &t.policy, ctx: ctx, url: op}
+	lr := logicalRequest{t: t, p: &t.policy, ctx: ctx, op: op}
 	if !t.plain {
 		lr.id = t.requests.Add(1)
 	}
+	defer lr.end()
 	for n := 1; ; n++ {
 		done, err := lr.admit()
 		if err != nil {
@@ -94,7 +95,7 @@ func Do[T any](ctx context.Context, r *Retrier, op string, call func(ctx context
 		}
 		now := time.Now()
 		o := lr.callOutcome(n, now, err, attemptCtx)
-		dec := lr.decide(o, done)
+		dec := lr.takeSlot(lr.decide(o, done), now)
 		if err == nil {
 			o.Status = 0 // a call has no status of its own
 		}

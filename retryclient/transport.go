@@ -55,6 +55,7 @@ type Transport struct {
 	budget          *Budget
 	breaker         Breaker
 	classifier      func(error) ErrorClass
+	retryLimiter    *RetryLimiter
 	plain           bool // no observer, logger, budget or breaker
 	requests        atomic.Uint64
 }
@@ -77,7 +78,7 @@ func New(next http.RoundTripper, p Policy, opts ...Option) *Transport {
 			o(t)
 		}
 	}
-	t.plain = t.observer == nil && t.logger == nil && t.budget == nil && t.breaker == nil
+	t.plain = t.observer == nil && t.logger == nil && t.budget == nil && t.breaker == nil && t.retryLimiter == nil
 	return t
 }
 
@@ -123,6 +124,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for n := 1; ; n++ {
 		resp, err, final := lr.attempt(n)
 		if final {
+			lr.end()
 			return resp, err
 		}
 	}
@@ -137,7 +139,7 @@ type logicalRequest struct {
 	req    *http.Request // nil for a call run by Do
 	ctx    context.Context
 	cancel <-chan struct{} // the request's Cancel channel, or nil
-	url    string          // the request's redacted URL, or the name of a call; set by identify
+	op     string          // the name of a call run by Do
 
 	method  string
 	idemKey string
@@ -150,6 +152,7 @@ type logicalRequest struct {
 	origBody bool
 
 	id         uint64 // RequestID; 0 until a record needs one
+	slot       bool   // holds a RetryLimiter slot, released when the request ends
 	first      time.Time
 	prevDelay  time.Duration
 	lastStatus int
@@ -159,7 +162,6 @@ type logicalRequest struct {
 // identify settles the request's method and Idempotency-Key, generating a
 // key for a POST or PATCH when the Transport is asked to.
 func (lr *logicalRequest) identify() {
-	lr.url = lr.req.URL.Redacted()
 	lr.method = lr.req.Method
 	if lr.method == "" {
 		lr.method = http.MethodGet
@@ -253,6 +255,7 @@ func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final 
 		dec = lr.discard(resp, dec, now)
 		resp = nil
 	}
+	dec = lr.takeSlot(dec, now)
 	lr.record(n, start, now, o, err, dec, resp == nil)
 
 	if !dec.Retry {
@@ -272,6 +275,49 @@ func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final 
 		return nil, err, true
 	}
 	return nil, nil, false
+}
+
+// takeSlot takes a RetryLimiter slot for the request's first retry. A
+// wait for the slot that outlasts the delay makes Delay the real gap; a
+// wait cut short by the caller or past the MaxElapsed horizon stops.
+func (lr *logicalRequest) takeSlot(dec Decision, now time.Time) Decision {
+	l := lr.t.retryLimiter
+	if l == nil || !dec.Retry || lr.slot {
+		return dec
+	}
+	var horizon time.Time
+	if lr.p.MaxElapsed > 0 {
+		horizon = lr.first.Add(lr.p.MaxElapsed)
+	}
+	if !l.acquire(lr.ctx, lr.cancel, horizon) {
+		dec.Retry, dec.Delay = false, 0
+		dec.Reason = ReasonMaxElapsed
+		if lr.ctx.Err() != nil || closed(lr.cancel) {
+			dec.Reason = ReasonCanceled
+		}
+		return dec
+	}
+	lr.slot = true
+	if late := time.Now(); late.After(now.Add(dec.Delay)) {
+		dec.Delay = late.Sub(now)
+	}
+	return dec
+}
+
+// end releases what the request holds when it ends.
+func (lr *logicalRequest) end() {
+	if lr.slot {
+		lr.t.retryLimiter.release()
+	}
+}
+
+// url is what records and logs show for the request: its redacted URL, or
+// the name of a call run by Do. It is built only when needed.
+func (lr *logicalRequest) url() string {
+	if lr.req == nil {
+		return lr.op
+	}
+	return lr.req.URL.Redacted()
 }
 
 // admit asks the breaker, if any, whether an attempt may start; done
@@ -420,7 +466,7 @@ func (lr *logicalRequest) record(n int, start, now time.Time, o Outcome, err err
 		RequestID:      lr.id,
 		Number:         n,
 		Method:         lr.method,
-		URL:            lr.url,
+		URL:            lr.url(),
 		Start:          start,
 		Offset:         start.Sub(lr.first),
 		Duration:       now.Sub(start),
@@ -449,7 +495,7 @@ func (lr *logicalRequest) record(n int, start, now time.Time, o Outcome, err err
 // stop ends the request between attempts (breaker open, body not
 // replayable, canceled sleep) after the given number of attempts.
 func (lr *logicalRequest) stop(attempts int, err error, reason Reason) error {
-	return lr.t.giveUp(lr.ctx, lr.method, lr.url, attempts, lr.lastStatus, err, reason, lr.timeline)
+	return lr.t.giveUp(lr.ctx, lr.method, lr.url(), attempts, lr.lastStatus, err, reason, lr.timeline)
 }
 
 // deliver returns resp to the caller; with a per-attempt context (cancel
