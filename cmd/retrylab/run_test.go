@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,29 @@ func TestRunJournalRetryAfterIsADuration(t *testing.T) {
 				t.Errorf("retry_after = %v, want (0, 3s]", d)
 			}
 		})
+	}
+}
+
+// TestScenarioFileWithoutExtension: a file named without .yaml was taken
+// for a catalogue name, and the error gave no hint.
+func TestScenarioFileWithoutExtension(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("my-outage", []byte("name: my-outage\nroutes:\n  - route: GET /x\n    steps: [{respond: 503}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := loadScenario("my-outage")
+	if err != nil || s.Name != "my-outage" {
+		t.Fatalf("loadScenario(my-outage) = %v, %v; want the file in the working directory", s, err)
+	}
+	// A catalogue name wins over a file of the same name.
+	if err := os.WriteFile("outage", []byte("name: not-the-catalogue\nroutes: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := loadScenario("outage"); err != nil || s.Name != "outage" {
+		t.Errorf("loadScenario(outage) = %v, %v; want the embedded scenario", s, err)
+	}
+	_, err = loadScenario("no-such-thing")
+	if err == nil || !strings.HasSuffix(err.Error(), "; a scenario file is named by a path that contains a / or ends in .yaml or .yml") {
+		t.Errorf("error %v, want a hint on how to name a file", err)
 	}
 }
