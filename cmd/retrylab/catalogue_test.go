@@ -60,6 +60,9 @@ func TestCatalogueWithDefaults(t *testing.T) {
 			if a := rep.Attempts[2]; a.ErrorClass != "timeout" || a.Duration != runAttemptTimeout.String() {
 				t.Errorf("attempt 3 = %+v, want a timeout after %v", a, runAttemptTimeout)
 			}
+			if want := "retryclient: gave up after 3 attempts: attempt 3 timed out after 2s (max-attempts)"; rep.Outcome.Error != want {
+				t.Errorf("outcome error %q, want %q", rep.Outcome.Error, want)
+			}
 		}},
 		// "sees an EOF before any response, a connection error, and retries a GET"
 		"empty-reply": {0, 200, 2, "success", func(t *testing.T, rep runReport) {

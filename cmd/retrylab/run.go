@@ -375,6 +375,15 @@ func (r runResult) errorText() string {
 	case r.deadline:
 		return fmt.Sprintf("no response within the run's deadline (--timeout %v)", r.spec.timeout)
 	}
+	// An attempt timeout, not a deadline of the caller's, ended the last
+	// attempt: say so rather than "context deadline exceeded".
+	var gu *retryclient.GiveUpError
+	if n := len(r.attempts); n > 0 && errors.As(r.err, &gu) && r.attempts[n-1].ErrClass == retryclient.ClassTimeout &&
+		errors.Is(gu.LastErr, context.DeadlineExceeded) {
+		last := r.attempts[n-1]
+		return fmt.Sprintf("retryclient: gave up after %s: attempt %d timed out after %v (%s)",
+			plural(gu.Attempts, "attempt"), last.Number, roundDuration(last.Duration), gu.Reason)
+	}
 	return unwrapURLError(r.err).Error()
 }
 
