@@ -77,6 +77,14 @@ func TestBinaryUsageErrors(t *testing.T) {
 	if err := os.WriteFile(badPolicy, []byte("max-attempts: 3\nbackof: {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	tabbed := filepath.Join(dir, "tabbed.yaml")
+	if err := os.WriteFile(tabbed, []byte("name: tabbed\nroutes:\n  - route: GET /x\n    steps:\n\t- respond: 200\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tabbedPolicy := filepath.Join(dir, "tabbed-policy.yaml")
+	if err := os.WriteFile(tabbedPolicy, []byte("max-attempts: 3\nbackoff:\n\tkind: constant\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -91,10 +99,27 @@ func TestBinaryUsageErrors(t *testing.T) {
 		{"invalid file", []string{"run", "--scenario", broken}, "retrylab run: " + broken + `:5:16: unknown fault "rest" (did you mean "reset"?)`},
 		{"invalid policy", []string{"run", "--scenario", "default", "--policy", badPolicy}, "retrylab run: " + badPolicy + ":2:1:"},
 		{"bad request", []string{"run", "--scenario", "default", "--request", "users"}, `retrylab run: --request "users": want 'METHOD /path'`},
-		{"bad attempts", []string{"run", "--scenario", "default", "--attempts", "-1"}, "retrylab run: retryclient: MaxAttempts must be >= 1, got -1"},
+		{"bad attempts", []string{"run", "--scenario", "default", "--attempts", "-1"}, "retrylab run: --attempts must be at least 1, got -1"},
+		{"zero attempts accepted silently", []string{"run", "--scenario", "default", "--attempts", "0"}, "retrylab run: --attempts must be at least 1, got 0"},
+		{"negative attempt timeout", []string{"run", "--scenario", "default", "--attempt-timeout", "-1s"}, "retrylab run: --attempt-timeout must not be negative, got -1s"},
 		{"bad model", []string{"storm", "--model", "tsunami"}, `retrylab storm: unknown model "tsunami" (models: capacity, occ)`},
-		{"bad clients", []string{"storm", "--clients", "10,x"}, `retrylab storm: --clients: "x" is not a whole number between 1 and 10000000`},
-		{"too many clients", []string{"storm", "--clients", "9000000000000000000"}, `retrylab storm: --clients: "9000000000000000000" is not a whole number between 1 and 10000000`},
+		{"bad clients", []string{"storm", "--clients", "10,x"}, `retrylab storm: --clients: "x" is not a whole number between 1 and 100000 (the most the capacity model takes)`},
+		{"too many clients", []string{"storm", "--clients", "9000000000000000000"}, `retrylab storm: --clients: "9000000000000000000" is not a whole number between 1 and 100000 (the most the capacity model takes)`},
+		{"occ clients that ran out of memory", []string{"storm", "--model", "occ", "--clients", "10000000"}, `retrylab storm: --clients: "10000000" is not a whole number between 1 and 1000 (the most the occ model takes)`},
+		{"runs accepted without bound", []string{"storm", "--model", "occ", "--runs", "2000000000"}, "retrylab storm: --runs must be between 1 and 1000, got 2000000000"},
+		{"zero runs accepted silently", []string{"storm", "--model", "occ", "--runs", "0"}, "retrylab storm: --runs must be between 1 and 1000, got 0"},
+		{"empty clients accepted silently", []string{"storm", "--clients", ""}, "retrylab storm: --clients is empty: give client counts such as 1000"},
+		{"capacity flag ignored by occ", []string{"storm", "--model", "occ", "--outage", "10s"}, "retrylab storm: --outage applies only to --model capacity"},
+		{"timeouts flag ignored by occ", []string{"storm", "--model", "occ", "--timeouts"}, "retrylab storm: --timeouts applies only to --model capacity"},
+		{"runs flag ignored by capacity", []string{"storm", "--runs", "5"}, "retrylab storm: --runs applies only to --model occ"},
+		{"negative duration names no flag", []string{"storm", "--spread", "-1s"}, "retrylab storm: --spread must not be negative, got -1s"},
+		{"zero capacity", []string{"storm", "--capacity", "0"}, "retrylab storm: --capacity must be a positive number of requests per second, got 0"},
+		{"endless policy file", []string{"run", "--scenario", "default", "--policy", "/dev/zero"}, "retrylab run: policy file /dev/zero is larger than 1048576 bytes (1 MiB), the most retrylab reads"},
+		{"endless storm policy file", []string{"storm", "--policy", "/dev/zero"}, "retrylab storm: policy file /dev/zero is larger than 1048576 bytes (1 MiB), the most retrylab reads"},
+		{"endless scenario file", []string{"run", "--scenario", "/dev/zero"}, "retrylab run: scenario file /dev/zero is larger than 4194304 bytes (4 MiB), the most retrylab reads"},
+		{"tab in scenario read as a bad token", []string{"run", "--scenario", tabbed}, "retrylab run: " + tabbed + ":5:1: tabs are not allowed for indentation in YAML; indent with spaces"},
+		{"tab in policy read as a bad token", []string{"run", "--scenario", "default", "--policy", tabbedPolicy}, "retrylab run: " + tabbedPolicy + ":3:1: tabs are not allowed for indentation in YAML; indent with spaces"},
+		{"port out of range leaks a package prefix", []string{"serve", "--scenario", "default", "--addr", "127.0.0.1:99999"}, `retrylab serve: --addr "127.0.0.1:99999": address 99999: invalid port`},
 		{"bad method", []string{"run", "--scenario", "default", "--request", "G@T /x"}, `retrylab run: --request "G@T /x": net/http: invalid method "G@T"`},
 		{"bad path", []string{"run", "--scenario", "default", "--request", "GET /users/%zz"}, `retrylab run: --request "GET /users/%zz": invalid URL escape "%zz"`},
 		{"bad header", []string{"run", "--scenario", "default", "--header", ": v"}, `retrylab run: --header: "" is not a valid header name`},
@@ -123,6 +148,9 @@ func TestBinaryUsageErrors(t *testing.T) {
 			}
 			if !strings.HasPrefix(r.stderr, c.want) {
 				t.Errorf("stderr = %q, want it to start with %q", r.stderr, c.want)
+			}
+			if strings.Contains(r.stderr, "faultinject: ") || strings.Contains(r.stderr, "storm: ") && !strings.HasPrefix(r.stderr, "retrylab storm: ") {
+				t.Errorf("stderr %q leaks an internal package prefix", r.stderr)
 			}
 		})
 	}

@@ -72,7 +72,7 @@ func TestRunGoldenJSON(t *testing.T) {
 		if err := json.Unmarshal(out, &rep); err != nil {
 			t.Fatal(err)
 		}
-		if rep["schema"] != "retrylab.run/v1" {
+		if rep["schema"] != "retrylab.run/v2" {
 			t.Errorf("schema = %v", rep["schema"])
 		}
 		if n := len(rep["attempts"].([]any)); n != 4 {
@@ -90,6 +90,68 @@ func TestRunSVGIsValid(t *testing.T) {
 		}
 		checkSVG(t, out.Bytes(), map[string]int{"mark": 4, "wait backoff": 2, "wait retryafter": 1})
 	})
+}
+
+// TestRunSVGOneAttemptLabelOnCanvas: with a single attempt, whose bar
+// spans the whole time axis, the label was right-aligned to the bar's start
+// and drawn off the left edge of the canvas.
+func TestRunSVGOneAttemptLabelOnCanvas(t *testing.T) {
+	for _, tc := range []struct{ name, scenario string }{
+		{"hang cut off by the attempt timeout", "hang-then-success"},
+		{"slow body", "slow-body"},
+		{"instant answer", "not-implemented"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s, err := fixtures.Load(tc.scenario)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := retryclient.DefaultPolicy().WithMaxAttempts(1).WithAttemptTimeout(time.Second)
+				method, path := defaultRequest(s)
+				res := execute(t.Context(), runSpec{scenario: s, policy: p, method: method, path: path, seed: 1, timeout: time.Minute})
+				if len(res.attempts) != 1 {
+					t.Fatalf("%d attempts, want 1", len(res.attempts))
+				}
+				var out bytes.Buffer
+				if err := timelineSVG(&out, res); err != nil {
+					t.Fatal(err)
+				}
+				checkSVG(t, out.Bytes(), map[string]int{"mark": 1, "label": 1})
+				checkLabelsOnCanvas(t, out.Bytes())
+			})
+		})
+	}
+}
+
+// checkLabelsOnCanvas checks that every attempt label, at its estimated
+// width, lies inside the canvas.
+func checkLabelsOnCanvas(t *testing.T, doc []byte) {
+	t.Helper()
+	var svg struct {
+		Width float64 `xml:"width,attr"`
+		Texts []struct {
+			Class  string  `xml:"class,attr"`
+			X      float64 `xml:"x,attr"`
+			Anchor string  `xml:"text-anchor,attr"`
+			Text   string  `xml:",chardata"`
+		} `xml:"text"`
+	}
+	if err := xml.Unmarshal(doc, &svg); err != nil {
+		t.Fatal(err)
+	}
+	for _, tx := range svg.Texts {
+		if tx.Class != "label" {
+			continue
+		}
+		from, to := tx.X, tx.X+labelWidth(tx.Text)
+		if tx.Anchor == "end" {
+			from, to = tx.X-labelWidth(tx.Text), tx.X
+		}
+		if from < 0 || to > svg.Width {
+			t.Errorf("label %q spans x %.0f to %.0f, outside the canvas (0 to %.0f)", tx.Text, from, to, svg.Width)
+		}
+	}
 }
 
 // checkSVG parses doc as XML with an <svg> root and counts elements by

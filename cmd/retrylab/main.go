@@ -45,8 +45,9 @@ func main() {
 }
 
 // Main runs the command line args and returns the exit status: 0 on
-// success, 1 when the command ran and failed (for run: the request ended in
-// an error rather than a response), 2 on bad input.
+// success, 1 when the command ran and failed (for run: the request ended
+// without a response, or its body could not be read in full), 2 on bad
+// input.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		topUsage(stderr)

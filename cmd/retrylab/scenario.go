@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"regexp"
 	"strings"
 
@@ -12,29 +14,87 @@ import (
 	"github.com/retrylab/retrylab/fixtures"
 )
 
+// The most bytes the CLI reads from a scenario or a policy file; larger
+// files (or endless ones such as /dev/zero) are refused before decoding.
+const (
+	maxScenarioFile = 4 << 20
+	maxPolicyFile   = 1 << 20
+)
+
 // loadScenario reads --scenario: a file when the argument looks like a path
 // (it contains a slash or ends in .yaml or .yml), otherwise an embedded
-// fixture; ./name reads a file without an extension.
+// fixture, or else a file of that name; ./name always reads a file.
 func loadScenario(arg string) (*faultinject.Scenario, error) {
 	if arg == "" {
 		return nil, usagef("--scenario is required: an embedded scenario name (%s) or a YAML file", strings.Join(fixtures.Names(), ", "))
 	}
 	if strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
-		s, err := faultinject.LoadScenario(arg)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				return nil, usagef("cannot read scenario file %s: %v", arg, pe.Err)
-			}
-			return nil, usageError{err.Error()}
-		}
-		return s, nil
+		return loadScenarioFile(arg)
 	}
 	s, err := fixtures.Load(arg)
 	if err != nil {
-		return nil, usageError{err.Error()}
+		if fi, serr := os.Stat(arg); serr == nil && fi.Mode().IsRegular() {
+			// Not a catalogue name, but a file in the working directory.
+			return loadScenarioFile(arg)
+		}
+		return nil, usagef("%v; a scenario file is named by a path that contains a / or ends in .yaml or .yml", err)
 	}
 	return s, nil
+}
+
+// loadScenarioFile reads and decodes a scenario file, at most
+// maxScenarioFile bytes of it.
+func loadScenarioFile(path string) (*faultinject.Scenario, error) {
+	data, err := readBounded(path, "scenario", maxScenarioFile)
+	if err != nil {
+		return nil, err
+	}
+	s, err := faultinject.ParseScenario(path, data)
+	if err != nil {
+		return nil, usageError{yamlError(path, data, err).Error()}
+	}
+	return s, nil
+}
+
+// readBounded reads the file at path, refusing one larger than limit bytes.
+// what names the file's role in messages.
+func readBounded(path, what string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usagef("cannot read %s file %s: %v", what, path, unwrapPathError(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, usagef("cannot read %s file %s: %v", what, path, unwrapPathError(err))
+	}
+	if int64(len(data)) > limit {
+		return nil, usagef("%s file %s is larger than %d bytes (%d MiB), the most retrylab reads", what, path, limit, limit>>20)
+	}
+	return data, nil
+}
+
+// unwrapPathError returns the reason inside a *fs.PathError.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// yamlError returns err, the error of decoding the YAML file name, or,
+// when a line of data is indented with a tab (which YAML forbids and the
+// decoder reports as "found character ' ' that cannot start any token" or
+// worse), an error that says so at the tab's file:line:col.
+func yamlError(name string, data []byte, err error) error {
+	for i, line := range strings.Split(string(data), "\n") {
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		if col := strings.IndexByte(indent, '\t'); col >= 0 {
+			return fmt.Errorf("%s:%d:%d: tabs are not allowed for indentation in YAML; indent with spaces", name, i+1, col+1)
+		}
+	}
+	return err
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]*\}`)

@@ -38,6 +38,10 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return usagef("%s is already in use; pick another --addr (port 0 picks a free one)", *addr)
 		}
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			return usagef("--addr %q: %v", *addr, oe.Err)
+		}
 		return usageError{err.Error()}
 	}
 	defer srv.Close()
@@ -45,6 +49,6 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fmt.Fprintf(stdout, "admin API: %s/__admin/journal, /__admin/reset, /__admin/scenario\n", srv.URL)
 	<-ctx.Done()
 	srv.Close()
-	fmt.Fprintf(stdout, "stopped after %d calls\n", srv.Journal().Len())
+	fmt.Fprintf(stdout, "stopped after %s\n", plural(srv.Journal().Len(), "call"))
 	return nil
 }

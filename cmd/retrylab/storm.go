@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,29 +24,88 @@ const stormExamples = `  retrylab storm                                   # capa
   retrylab storm --model occ --clients 50,100,190 --runs 100   # the 2015 backoff-and-jitter setup
 `
 
-// stormReport is the --json output of storm: schema "retrylab.storm/v1",
-// documented in docs/storm.md. Durations are integer nanoseconds (fields
-// ending in _ns).
+// stormSchema names the --json output of storm.
+const stormSchema = "retrylab.storm/v2"
+
+// stormReport is the --json output of storm: schema [stormSchema],
+// documented in docs/storm.md. Durations are Go duration strings ("1.5s"),
+// as in run's output and in policy files.
 type stormReport struct {
-	Schema     string                 `json:"schema"`
-	Model      string                 `json:"model"`
-	Seed       uint64                 `json:"seed"`
-	Contenders []storm.Contender      `json:"contenders"`
-	Capacity   *storm.CapacityConfig  `json:"capacity_config,omitempty"`
-	OCC        *storm.OCCConfig       `json:"occ_config,omitempty"`
-	Results    []storm.CapacityResult `json:"capacity_results,omitempty"`
-	OCCRes     []storm.OCCResult      `json:"occ_results,omitempty"`
+	Schema     string               `json:"schema"`
+	Model      string               `json:"model"`
+	Seed       uint64               `json:"seed"`
+	Contenders []storm.Contender    `json:"contenders"`
+	Capacity   *capacityConfigJSON  `json:"capacity_config,omitempty"`
+	OCC        *occConfigJSON       `json:"occ_config,omitempty"`
+	Results    []capacityResultJSON `json:"capacity_results,omitempty"`
+	OCCRes     []occResultJSON      `json:"occ_results,omitempty"`
+}
+
+// capacityConfigJSON is storm.CapacityConfig with its defaults filled in
+// and every client count simulated.
+type capacityConfigJSON struct {
+	Clients        []int   `json:"clients"`
+	Spread         string  `json:"spread"`
+	Capacity       float64 `json:"capacity_per_s"`
+	Outage         string  `json:"outage"`
+	OutageTimeouts bool    `json:"outage_timeouts"`
+	AttemptTimeout string  `json:"attempt_timeout"`
+	Latency        string  `json:"latency"`
+	Seed           uint64  `json:"seed"`
+}
+
+func capacityConfigOf(c storm.CapacityConfig, clients []int) *capacityConfigJSON {
+	return &capacityConfigJSON{Clients: clients, Spread: c.Spread.String(), Capacity: c.Capacity, Outage: c.Outage.String(),
+		OutageTimeouts: c.OutageTimeouts, AttemptTimeout: c.AttemptTimeout.String(), Latency: c.Latency.String(), Seed: c.Seed}
+}
+
+type capacityResultJSON struct {
+	Policy        string         `json:"policy"`
+	Clients       int            `json:"clients"`
+	Calls         int            `json:"calls"`
+	Amplification float64        `json:"amplification"`
+	SuccessRate   float64        `json:"success_rate"`
+	P50           string         `json:"p50_success"`
+	P99           string         `json:"p99_success"`
+	Finished      string         `json:"finished"`
+	PeakLoad      int            `json:"peak_load_per_s"`
+	GaveUp        map[string]int `json:"gave_up"`
+}
+
+func capacityResultOf(r storm.CapacityResult) capacityResultJSON {
+	return capacityResultJSON{Policy: r.Policy, Clients: r.Clients, Calls: r.Calls, Amplification: r.Amplification,
+		SuccessRate: r.SuccessRate, P50: r.P50.String(), P99: r.P99.String(), Finished: r.Finished.String(),
+		PeakLoad: r.PeakLoad, GaveUp: r.GaveUp}
+}
+
+// occConfigJSON is storm.OCCConfig with its defaults filled in and every
+// client count simulated.
+type occConfigJSON struct {
+	Clients []int  `json:"clients"`
+	Runs    int    `json:"runs"`
+	NetMean string `json:"net_mean"`
+	NetSD   string `json:"net_sd"`
+	Seed    uint64 `json:"seed"`
+}
+
+type occResultJSON struct {
+	Policy    string  `json:"policy"`
+	Clients   int     `json:"clients"`
+	Runs      int     `json:"runs"`
+	Calls     float64 `json:"avg_calls"`
+	Time      string  `json:"avg_completion"`
+	Unwritten float64 `json:"avg_unwritten"`
 }
 
 func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("storm", "[--model capacity|occ] [flags]", stormExamples, stdout)
 	model := fs.String("model", "capacity", "simulation model: capacity (an outage, then limited capacity) or occ (optimistic concurrency on one row)")
-	clientsFlag := fs.String("clients", "", "comma-separated client counts (default 1000 for capacity, 50,100,190 for occ)")
+	clientsFlag := fs.String("clients", "", fmt.Sprintf("comma-separated client counts (default 1000 for capacity, 50,100,190 for occ; at most %d and %d)", storm.MaxClients, storm.MaxOCCClients))
 	capacity := fs.Float64("capacity", 200, "capacity model: requests per second the server completes after the outage")
 	outage := fs.Duration("outage", 3*time.Second, "capacity model: how long every request fails")
 	timeouts := fs.Bool("timeouts", false, "capacity model: requests hang until the attempt timeout during the outage instead of failing with 503")
 	spread := fs.Duration("spread", time.Second, "capacity model: window over which clients start")
-	runs := fs.Int("runs", 100, "occ model: runs averaged per point")
+	runs := fs.Int("runs", 100, fmt.Sprintf("occ model: runs averaged per point (1 to %d)", storm.MaxRuns))
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same numbers")
 	var policies []string
 	fs.Func("policy", "policy YAML file to simulate (repeatable); default: built-in contenders", func(s string) error {
@@ -61,16 +120,39 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if *model != "capacity" && *model != "occ" {
 		return usagef("unknown model %q (models: capacity, occ)", *model)
 	}
-	defClients := "1000"
+	set := setFlags(fs)
+	// A flag of the other model would be ignored: say so instead.
+	for _, f := range []string{"capacity", "outage", "timeouts", "spread"} {
+		if set[f] && *model != "capacity" {
+			return usagef("--%s applies only to --model capacity", f)
+		}
+	}
+	if set["runs"] && *model != "occ" {
+		return usagef("--runs applies only to --model occ")
+	}
+	defClients, maxClients := "1000", storm.MaxClients
 	if *model == "occ" {
-		defClients = "50,100,190"
+		defClients, maxClients = "50,100,190", storm.MaxOCCClients
+	}
+	if set["clients"] && strings.TrimSpace(*clientsFlag) == "" {
+		return usagef("--clients is empty: give client counts such as %s", defClients)
 	}
 	if *clientsFlag == "" {
 		*clientsFlag = defClients
 	}
-	clients, err := parseInts(*clientsFlag)
+	clients, err := parseInts(*clientsFlag, maxClients, *model)
 	if err != nil {
 		return err
+	}
+	switch {
+	case *runs < 1 || *runs > storm.MaxRuns:
+		return usagef("--runs must be between 1 and %d, got %d", storm.MaxRuns, *runs)
+	case !(*capacity > 0) || math.IsInf(*capacity, 0):
+		return usagef("--capacity must be a positive number of requests per second, got %v", *capacity)
+	case *outage < 0:
+		return usagef("--outage must not be negative, got %v", *outage)
+	case *spread < 0:
+		return usagef("--spread must not be negative, got %v", *spread)
 	}
 	contenders, err := stormContenders(*model, policies)
 	if err != nil {
@@ -83,12 +165,16 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		}
 	}
 
-	rep := stormReport{Schema: "retrylab.storm/v1", Model: *model, Seed: *seed, Contenders: contenders}
+	rep := stormReport{Schema: stormSchema, Model: *model, Seed: *seed, Contenders: contenders}
 	var ss []series
+	var capRes []storm.CapacityResult
+	var occRes []storm.OCCResult
+	capCfg := storm.CapacityConfig{Capacity: *capacity, Outage: *outage, OutageTimeouts: *timeouts, Spread: *spread, Seed: *seed}.WithDefaults()
+	occCfg := storm.OCCConfig{Runs: *runs, Seed: *seed}.WithDefaults()
 	switch *model {
 	case "capacity":
-		cfg := storm.CapacityConfig{Capacity: *capacity, Outage: *outage, OutageTimeouts: *timeouts, Spread: *spread, Seed: *seed}.WithDefaults()
-		rep.Capacity = &cfg
+		cfg := capCfg
+		rep.Capacity = capacityConfigOf(cfg, clients)
 		for _, ct := range contenders {
 			s := series{name: ct.Name}
 			for _, n := range clients {
@@ -98,14 +184,15 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 				if err != nil {
 					return stormError(err)
 				}
-				rep.Results = append(rep.Results, r)
+				capRes = append(capRes, r)
+				rep.Results = append(rep.Results, capacityResultOf(r))
 				s.points = append(s.points, [2]float64{float64(n), r.Amplification})
 			}
 			ss = append(ss, s)
 		}
 	case "occ":
-		cfg := storm.OCCConfig{Runs: *runs, Seed: *seed}.WithDefaults()
-		rep.OCC = &cfg
+		cfg := occCfg
+		rep.OCC = &occConfigJSON{Clients: clients, Runs: cfg.Runs, NetMean: cfg.NetMean.String(), NetSD: cfg.NetSD.String(), Seed: cfg.Seed}
 		for _, ct := range contenders {
 			s := series{name: ct.Name}
 			for _, n := range clients {
@@ -115,7 +202,8 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 				if err != nil {
 					return stormError(err)
 				}
-				rep.OCCRes = append(rep.OCCRes, r)
+				occRes = append(occRes, r)
+				rep.OCCRes = append(rep.OCCRes, occResultOf(r))
 				s.points = append(s.points, [2]float64{float64(n), r.Calls})
 			}
 			ss = append(ss, s)
@@ -140,13 +228,13 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if *model == "capacity" {
 		mode := "503"
 		if *timeouts {
-			mode = "timeouts"
+			mode = fmt.Sprintf("hangs until the attempt timeout: the policy's, or %v when it has none", capCfg.AttemptTimeout)
 		}
 		fmt.Fprintf(stdout, "capacity model: %v outage (%s), then %v req/s; clients start within %v; one-way latency %v; seed %d\n",
-			*outage, mode, *capacity, *spread, rep.Capacity.Latency, *seed)
+			*outage, mode, *capacity, *spread, capCfg.Latency, *seed)
 		fmt.Fprintf(stdout, "p50/p99: time to success of the requests that succeeded\n\n")
 		fmt.Fprintln(tw, "policy\tclients\tcalls\tamplification\tsuccess\tp50\tp99\tpeak req/s\tgave up\t")
-		for _, r := range rep.Results {
+		for _, r := range capRes {
 			gaveUp := 0
 			for _, n := range r.GaveUp {
 				gaveUp += n
@@ -159,17 +247,21 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 				100*r.SuccessRate, p50, p99, r.PeakLoad, gaveUp)
 		}
 	} else {
-		fmt.Fprintf(stdout, "occ model: one row, network delay |N(%v, %v)|, %d runs per point; seed %d\n", rep.OCC.NetMean, rep.OCC.NetSD, rep.OCC.Runs, *seed)
+		fmt.Fprintf(stdout, "occ model: one row, network delay |N(%v, %v)|, %d runs per point; seed %d\n", occCfg.NetMean, occCfg.NetSD, occCfg.Runs, *seed)
 		if len(policies) == 0 {
 			fmt.Fprintf(stdout, "contenders: exponential backoff from 5ms capped at 2s with each jitter kind, and no backoff\n")
 		}
 		fmt.Fprintln(stdout)
 		fmt.Fprintln(tw, "policy\tclients\tavg calls\tavg completion\tunwritten\t")
-		for _, r := range rep.OCCRes {
+		for _, r := range occRes {
 			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%v\t%.1f\t\n", r.Policy, r.Clients, r.Calls, r.Time.Round(time.Millisecond), r.Unwritten)
 		}
 	}
 	return tw.Flush()
+}
+
+func occResultOf(r storm.OCCResult) occResultJSON {
+	return occResultJSON{Policy: r.Policy, Clients: r.Clients, Runs: r.Runs, Calls: r.Calls, Time: r.Time.String(), Unwritten: r.Unwritten}
 }
 
 // stormContenders returns the policies to simulate: the files given, or the
@@ -196,15 +288,16 @@ func stormContenders(model string, files []string) ([]storm.Contender, error) {
 	return out, nil
 }
 
-// loadPolicy reads a policy YAML file, strictly.
+// loadPolicy reads a policy YAML file, strictly, and at most maxPolicyFile
+// bytes of it.
 func loadPolicy(path string) (retryclient.Policy, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, "policy", maxPolicyFile)
 	if err != nil {
-		return retryclient.Policy{}, usagef("cannot read policy: %v", err)
+		return retryclient.Policy{}, err
 	}
 	p, err := retryclient.ParsePolicy(path, data)
 	if err != nil {
-		return retryclient.Policy{}, usageError{err.Error()}
+		return retryclient.Policy{}, usageError{yamlError(path, data, err).Error()}
 	}
 	return p, nil
 }
@@ -218,12 +311,14 @@ func stormError(err error) error {
 	return usageError{strings.TrimPrefix(err.Error(), "storm: ")}
 }
 
-func parseInts(s string) ([]int, error) {
+// parseInts parses --clients: comma-separated counts from 1 to limit, the
+// most the model allows.
+func parseInts(s string, limit int, model string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > storm.MaxClients {
-			return nil, usagef("--clients: %q is not a whole number between 1 and %d", strings.TrimSpace(f), storm.MaxClients)
+		if err != nil || n < 1 || n > limit {
+			return nil, usagef("--clients: %q is not a whole number between 1 and %d (the most the %s model takes)", strings.TrimSpace(f), limit, model)
 		}
 		out = append(out, n)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // timelineSVG draws a run: a time axis, each attempt as a bar for its
@@ -52,12 +53,12 @@ func timelineSVG(w io.Writer, r runResult) error {
 		bw := max(2, x(a.Offset+a.Duration)-x(a.Offset))
 		fmt.Fprintf(&b, `<rect class="attempt" x="%.1f" y="%d" width="%.1f" height="14" fill="%s" opacity="0.35"/>`+"\n", x(a.Offset), y+4, bw, colour)
 		fmt.Fprintf(&b, `<circle class="mark" cx="%.1f" cy="%d" r="5" fill="%s"><title>%s</title></circle>`+"\n", x(a.Offset), y+11, colour, html.EscapeString(a.String()))
-		label := attemptResult(a)
-		if lx := x(a.Offset+a.Duration) + 8; lx < width-300 {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", lx, y+15, html.EscapeString(label))
-		} else {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="end">%s</text>`+"\n", x(a.Offset)-10, y+15, html.EscapeString(label))
+		label := r.attemptResult(i)
+		if d := a.Duration.Round(time.Millisecond); d >= time.Millisecond {
+			label += fmt.Sprintf(" in %v", d)
 		}
+		lx, anchor := labelPlace(x(a.Offset), x(a.Offset+a.Duration), labelWidth(label), width)
+		fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%d" text-anchor="%s">%s</text>`+"\n", lx, y+15, anchor, html.EscapeString(label))
 		if a.Retry && a.Delay > 0 {
 			wc, kind := "#1f77b4", "backoff"
 			if a.RetryAfterSeen {
@@ -76,4 +77,29 @@ func timelineSVG(w io.Writer, r runResult) error {
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// labelCharWidth is a generous estimate of the width of one character of
+// the 12px sans-serif labels, for placing them inside the canvas.
+const labelCharWidth = 7.0
+
+// labelWidth estimates the drawn width of label.
+func labelWidth(label string) float64 {
+	return labelCharWidth * float64(utf8.RuneCountInString(label))
+}
+
+// labelPlace places a label of width w for a bar from x0 to x1 on a canvas
+// width wide: after the bar when it fits there, else before it
+// (right-aligned), else inside the canvas from its left margin (over the
+// bar, which is translucent). It returns the text's x and text-anchor.
+func labelPlace(x0, x1, w float64, width int) (float64, string) {
+	const gap = 8
+	switch {
+	case x1+gap+w <= float64(width):
+		return x1 + gap, "start"
+	case x0-gap-w >= 0:
+		return x0 - gap, "end"
+	default:
+		return min(x0+gap, max(0, float64(width)-w)), "start"
+	}
 }

@@ -12,8 +12,18 @@ import (
 	"github.com/retrylab/retrylab/retryclient"
 )
 
-// MaxClients bounds the number of simulated clients.
-const MaxClients = 10_000_000
+// Limits on the size of a simulation, so that a mistyped number fails at
+// once instead of exhausting memory. A capacity run keeps every client's
+// pending events (about 90 MB for 100,000 clients); an OCC run's work grows
+// with the square of its clients (1,000 clients take seconds per run).
+const (
+	// MaxClients bounds the clients of the capacity model.
+	MaxClients = 100_000
+	// MaxOCCClients bounds the clients of the OCC model.
+	MaxOCCClients = 1_000
+	// MaxRuns bounds the runs the OCC model averages.
+	MaxRuns = 1_000
+)
 
 // Contender is one retry configuration taking part in a simulation.
 type Contender struct {
@@ -30,24 +40,27 @@ type Contender struct {
 // CapacityConfig describes the capacity model.
 type CapacityConfig struct {
 	// Clients is the number of logical requests, one per client.
-	Clients int `json:"clients"`
+	Clients int
 	// Spread is the window over which the clients start, uniformly.
-	Spread time.Duration `json:"spread_ns"`
+	Spread time.Duration
 	// Capacity is how many requests per second the server completes once the
 	// outage is over; requests above it are shed with 503.
-	Capacity float64 `json:"capacity_per_s"`
+	Capacity float64
 	// Outage is how long, from the start, every request fails.
-	Outage time.Duration `json:"outage_ns"`
+	Outage time.Duration
 	// OutageTimeouts makes requests during the outage hang until the
 	// client's attempt timeout instead of failing with 503 at once.
-	OutageTimeouts bool `json:"outage_timeouts"`
-	// AttemptTimeout is the client's attempt timeout in timeout mode when the
-	// policy has none. Default 1s.
-	AttemptTimeout time.Duration `json:"attempt_timeout_ns"`
+	OutageTimeouts bool
+	// AttemptTimeout stands in, with OutageTimeouts, for the attempt
+	// timeout of a contender whose policy has none: such a client would
+	// otherwise wait on a hung request forever (in practice, until its
+	// caller's deadline). Default 1s. Policies with an AttemptTimeout use
+	// their own.
+	AttemptTimeout time.Duration
 	// Latency is the one-way network delay. Default 5ms.
-	Latency time.Duration `json:"latency_ns"`
+	Latency time.Duration
 	// Seed drives every random choice.
-	Seed uint64 `json:"seed"`
+	Seed uint64
 }
 
 // WithDefaults returns c with its zero defaults filled in.
@@ -67,16 +80,16 @@ func (c CapacityConfig) WithDefaults() CapacityConfig {
 // finished, the busiest second's calls (PeakLoad), and the requests that
 // gave up, by reason.
 type CapacityResult struct {
-	Policy        string         `json:"policy"`
-	Clients       int            `json:"clients"`
-	Calls         int            `json:"calls"`
-	Amplification float64        `json:"amplification"`
-	SuccessRate   float64        `json:"success_rate"`
-	P50           time.Duration  `json:"p50_success_ns"`
-	P99           time.Duration  `json:"p99_success_ns"`
-	Finished      time.Duration  `json:"finished_ns"`
-	PeakLoad      int            `json:"peak_load_per_s"`
-	GaveUp        map[string]int `json:"gave_up"`
+	Policy        string
+	Clients       int
+	Calls         int
+	Amplification float64
+	SuccessRate   float64
+	P50           time.Duration
+	P99           time.Duration
+	Finished      time.Duration
+	PeakLoad      int
+	GaveUp        map[string]int
 }
 
 // errAttemptTimeout stands for an attempt abandoned at its timeout.
@@ -86,11 +99,17 @@ var errAttemptTimeout = errors.New("storm: attempt timed out")
 func (c CapacityConfig) Validate() error {
 	switch {
 	case c.Clients < 1 || c.Clients > MaxClients:
-		return fmt.Errorf("storm: clients must be between 1 and %d, got %d", MaxClients, c.Clients)
+		return fmt.Errorf("storm: Clients must be between 1 and %d, got %d", MaxClients, c.Clients)
 	case !(c.Capacity > 0) || math.IsInf(c.Capacity, 0):
 		return fmt.Errorf("storm: capacity must be a positive number of requests per second, got %v", c.Capacity)
-	case c.Outage < 0 || c.Spread < 0 || c.Latency < 0 || c.AttemptTimeout < 0:
-		return errors.New("storm: durations must not be negative")
+	case c.Outage < 0:
+		return fmt.Errorf("storm: Outage must not be negative, got %v", c.Outage)
+	case c.Spread < 0:
+		return fmt.Errorf("storm: Spread must not be negative, got %v", c.Spread)
+	case c.Latency < 0:
+		return fmt.Errorf("storm: Latency must not be negative, got %v", c.Latency)
+	case c.AttemptTimeout < 0:
+		return fmt.Errorf("storm: AttemptTimeout must not be negative, got %v", c.AttemptTimeout)
 	}
 	return nil
 }

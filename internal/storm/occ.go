@@ -2,7 +2,6 @@ package storm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -17,15 +16,15 @@ import (
 // stale fails and the client starts over after its backoff.
 type OCCConfig struct {
 	// Clients is the number of clients, each updating the row once.
-	Clients int `json:"clients"`
+	Clients int
 	// Runs is how many independent runs are averaged. Default 100.
-	Runs int `json:"runs"`
+	Runs int
 	// NetMean and NetSD give the one-way network delay, |N(mean, sd)|.
 	// Defaults 10ms and 2ms.
-	NetMean time.Duration `json:"net_mean_ns"`
-	NetSD   time.Duration `json:"net_sd_ns"`
+	NetMean time.Duration
+	NetSD   time.Duration
 	// Seed drives every random choice.
-	Seed uint64 `json:"seed"`
+	Seed uint64
 }
 
 // WithDefaults returns c with its zero defaults filled in.
@@ -46,12 +45,12 @@ func (c OCCConfig) WithDefaults() OCCConfig {
 // are writes per run, Time the completion of the last write. Unwritten counts, on average per run, the clients whose policy stopped
 // retrying before their write succeeded.
 type OCCResult struct {
-	Policy    string        `json:"policy"`
-	Clients   int           `json:"clients"`
-	Runs      int           `json:"runs"`
-	Calls     float64       `json:"avg_calls"`
-	Time      time.Duration `json:"avg_completion_ns"`
-	Unwritten float64       `json:"avg_unwritten"`
+	Policy    string
+	Clients   int
+	Runs      int
+	Calls     float64
+	Time      time.Duration
+	Unwritten float64
 }
 
 // OCCContenders returns the five strategies of the 2015 article on top of the
@@ -89,15 +88,18 @@ func ForOCC(p retryclient.Policy) retryclient.Policy {
 // A conflict is a 409 answer to the write, decided on by ct.Policy (see
 // ForOCC). It stops early with ctx's error.
 func RunOCC(ctx context.Context, cfg OCCConfig, ct Contender) (OCCResult, error) {
-	if cfg.Clients < 1 || cfg.Clients > MaxClients {
-		return OCCResult{}, fmt.Errorf("storm: clients must be between 1 and %d, got %d", MaxClients, cfg.Clients)
+	if cfg.Clients < 1 || cfg.Clients > MaxOCCClients {
+		return OCCResult{}, fmt.Errorf("storm: Clients must be between 1 and %d, got %d", MaxOCCClients, cfg.Clients)
 	}
-	if cfg.Runs < 0 {
-		return OCCResult{}, fmt.Errorf("storm: runs must be >= 1, got %d", cfg.Runs)
+	if cfg.Runs < 0 || cfg.Runs > MaxRuns {
+		return OCCResult{}, fmt.Errorf("storm: Runs must be between 1 and %d (0 for the default), got %d", MaxRuns, cfg.Runs)
 	}
 	cfg = cfg.WithDefaults()
-	if cfg.NetMean < 0 || cfg.NetSD < 0 {
-		return OCCResult{}, errors.New("storm: network delays must not be negative")
+	switch {
+	case cfg.NetMean < 0:
+		return OCCResult{}, fmt.Errorf("storm: NetMean must not be negative, got %v", cfg.NetMean)
+	case cfg.NetSD < 0:
+		return OCCResult{}, fmt.Errorf("storm: NetSD must not be negative, got %v", cfg.NetSD)
 	}
 	if err := ct.Policy.Validate(); err != nil {
 		return OCCResult{}, err

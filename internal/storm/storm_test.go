@@ -171,12 +171,34 @@ func TestSimulationsStopWhenCanceled(t *testing.T) {
 	}
 }
 
-func TestClientBounds(t *testing.T) {
-	if _, err := RunCapacity(t.Context(), CapacityConfig{Clients: MaxClients + 1, Capacity: 1}, capacityContenders()[0]); err == nil {
-		t.Error("capacity accepted too many clients")
+// TestBounds: an OCC run with 10,000,000 clients ran out of memory, and
+// 2,000,000,000 runs were accepted; limits fail at once, naming the field.
+func TestBounds(t *testing.T) {
+	capacity := func(c CapacityConfig) error {
+		_, err := RunCapacity(t.Context(), c, capacityContenders()[0])
+		return err
 	}
-	if _, err := RunOCC(t.Context(), OCCConfig{Clients: MaxClients + 1}, OCCContenders()[0]); err == nil {
-		t.Error("occ accepted too many clients")
+	occ := func(c OCCConfig) error {
+		_, err := RunOCC(t.Context(), c, OCCContenders()[0])
+		return err
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"capacity clients", capacity(CapacityConfig{Clients: MaxClients + 1, Capacity: 1}), "storm: Clients must be between 1 and 100000, got 100001"},
+		{"occ clients out of memory", occ(OCCConfig{Clients: 10_000_000}), "storm: Clients must be between 1 and 1000, got 10000000"},
+		{"occ runs", occ(OCCConfig{Clients: 10, Runs: 2_000_000_000}), "storm: Runs must be between 1 and 1000 (0 for the default), got 2000000000"},
+		{"negative duration names no field", capacity(CapacityConfig{Clients: 1, Capacity: 1, Spread: -time.Second}), "storm: Spread must not be negative, got -1s"},
+		{"negative outage", capacity(CapacityConfig{Clients: 1, Capacity: 1, Outage: -time.Second}), "storm: Outage must not be negative, got -1s"},
+		{"negative net delay", occ(OCCConfig{Clients: 1, NetSD: -time.Millisecond}), "storm: NetSD must not be negative, got -1ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.err == nil || tc.err.Error() != tc.want {
+				t.Errorf("error %v, want %q", tc.err, tc.want)
+			}
+		})
 	}
 }
 
