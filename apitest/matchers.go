@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/retrylab/retrylab/internal/words"
+
 	"github.com/onsi/gomega/types"
 
 	"github.com/retrylab/retrylab/faultinject"
@@ -212,7 +214,7 @@ var (
 // attempts, or server calls for a journal).
 func HaveAttempts(n int) types.GomegaMatcher {
 	return &matcher{
-		desc: fmt.Sprintf("make %s", plural(n, "attempt")),
+		desc: fmt.Sprintf("make %s", words.Plural(n, "attempt")),
 		check: func(ev evidence) (string, error) {
 			if got := ev.count(); got != n {
 				return fmt.Sprintf("it made %d", got), nil
@@ -238,7 +240,7 @@ func HaveCalls(route string, n int) types.GomegaMatcher {
 		return got
 	}
 	return &matcher{
-		desc: fmt.Sprintf("make %s to %s", plural(n, "call"), route),
+		desc: fmt.Sprintf("make %s to %s", words.Plural(n, "call"), route),
 		check: func(ev evidence) (string, error) {
 			if !ev.haveJrn {
 				return "", errors.New("apitest: HaveCalls needs the server's journal: match a *Fixture or a *faultinject.Journal")
@@ -290,7 +292,7 @@ func nearestCalled(calls []faultinject.Call, route string) string {
 		}
 	}
 	if s := nearest(route, routes); s != "" {
-		return fmt.Sprintf(" (did you mean %q? it received %s)", s, plural(countRoute(calls, s), "call"))
+		return fmt.Sprintf(" (did you mean %q? it received %s)", s, words.Plural(countRoute(calls, s), "call"))
 	}
 	return ""
 }
@@ -482,7 +484,7 @@ func envelopeMatcher(desc string, b retryclient.Backoff, jitterFromPolicy bool) 
 				most = max(most, len(w))
 			}
 			if most < 2 {
-				return fmt.Sprintf("it made %s, too few to show a growth", plural(most, "retry")), nil
+				return fmt.Sprintf("it made %s, too few to show a growth", words.Plural(most, "retry")), nil
 			}
 			for r := range ws {
 				if err := e.Check(ws[r], ra[r], tolerance(observed)); err != nil {
@@ -557,7 +559,7 @@ func HaveSentSameBody() types.GomegaMatcher {
 				return "", errors.New("apitest: HaveSentSameBody needs the server's journal: match a *Fixture or a *faultinject.Journal")
 			}
 			if len(ev.calls) < 2 {
-				return fmt.Sprintf("the server received %s, nothing to compare", plural(len(ev.calls), "call")), nil
+				return fmt.Sprintf("the server received %s, nothing to compare", words.Plural(len(ev.calls), "call")), nil
 			}
 			if err := rules.SameBody(ev.calls); err != nil {
 				return err.Error(), nil
@@ -651,14 +653,4 @@ func outcome(a retryclient.Attempt) string {
 		return fmt.Sprintf("a %d", a.Status)
 	}
 	return "no response"
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	if strings.HasSuffix(word, "y") {
-		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

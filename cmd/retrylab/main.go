@@ -103,15 +103,21 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
+// flagSet is a command's flag set with its help printer.
+type flagSet struct {
+	*flag.FlagSet
+	help func()
+}
+
 // newFlagSet returns a flag set whose errors are returned, never printed
 // with a stack or an exit, and whose help text includes examples.
-func newFlagSet(name, synopsis, examples string, stdout io.Writer) *flag.FlagSet {
+func newFlagSet(name, synopsis, examples string, stdout io.Writer) *flagSet {
 	fs := flag.NewFlagSet("retrylab "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	// The flag package calls Usage on every parse error; help is printed
 	// only for -h (see parseFlags), so a bad flag leaves stdout clean.
 	fs.Usage = func() {}
-	help[fs] = func() {
+	return &flagSet{FlagSet: fs, help: func() {
 		fmt.Fprintf(stdout, "Usage: retrylab %s %s\n\nFlags:\n", name, synopsis)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
@@ -119,19 +125,15 @@ func newFlagSet(name, synopsis, examples string, stdout io.Writer) *flag.FlagSet
 		if examples != "" {
 			fmt.Fprintf(stdout, "\nExamples:\n%s", examples)
 		}
-	}
-	return fs
+	}}
 }
-
-// help holds each flag set's help printer.
-var help = map[*flag.FlagSet]func(){}
 
 // parseFlags parses args, printing help for -h and turning any other
 // problem into a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+func parseFlags(fs *flagSet, args []string) error {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		help[fs]()
+		fs.help()
 		return err
 	}
 	if err != nil {

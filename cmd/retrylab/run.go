@@ -16,6 +16,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/retrylab/retrylab/internal/words"
+
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/retrylab/retrylab/faultinject"
@@ -193,7 +195,7 @@ func parseRun(args []string, stdout io.Writer) (runSpec, runOutput, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return runSpec{}, out, err
 	}
-	set := setFlags(fs)
+	set := fs.setFlags()
 	s, err := loadScenario(*scenarioArg)
 	if err != nil {
 		return runSpec{}, out, err
@@ -261,7 +263,7 @@ func parseRun(args []string, stdout io.Writer) (runSpec, runOutput, error) {
 }
 
 // setFlags returns the names of the flags given on the command line.
-func setFlags(fs *flag.FlagSet) map[string]bool {
+func (fs *flagSet) setFlags() map[string]bool {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	return set
@@ -382,7 +384,7 @@ func (r runResult) errorText() string {
 		errors.Is(gu.LastErr, context.DeadlineExceeded) {
 		last := r.attempts[n-1]
 		return fmt.Sprintf("retryclient: gave up after %s: attempt %d timed out after %v (%s)",
-			plural(gu.Attempts, "attempt"), last.Number, roundDuration(last.Duration), gu.Reason)
+			words.Plural(gu.Attempts, "attempt"), last.Number, roundDuration(last.Duration), gu.Reason)
 	}
 	return unwrapURLError(r.err).Error()
 }
@@ -492,7 +494,7 @@ func (r runResult) writeText(w io.Writer) error {
 		return err
 	}
 	b.WriteString("\n")
-	n, elapsed := plural(len(r.attempts), "attempt"), r.elapsed.Round(time.Millisecond)
+	n, elapsed := words.Plural(len(r.attempts), "attempt"), r.elapsed.Round(time.Millisecond)
 	switch {
 	case r.bodyErr != nil:
 		fmt.Fprintf(&b, "outcome  %d %s after %s in %v, but %v after %d body bytes\n", r.status, http.StatusText(r.status),
@@ -567,11 +569,4 @@ func describePolicy(p retryclient.Policy) string {
 		s += fmt.Sprintf(", %v in all", p.MaxElapsed)
 	}
 	return s
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -139,12 +139,3 @@ func TestScenarioFileWithoutExtension(t *testing.T) {
 		t.Errorf("error %v, want a hint on how to name a file", err)
 	}
 }
-
-// TestPlural: serve ended with "stopped after 1 calls".
-func TestPlural(t *testing.T) {
-	for n, want := range map[int]string{0: "0 calls", 1: "1 call", 2: "2 calls"} {
-		if got := plural(n, "call"); got != want {
-			t.Errorf("plural(%d) = %q, want %q", n, got, want)
-		}
-	}
-}

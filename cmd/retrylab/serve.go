@@ -8,6 +8,8 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/retrylab/retrylab/internal/words"
+
 	"github.com/retrylab/retrylab/faultinject"
 )
 
@@ -49,6 +51,6 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fmt.Fprintf(stdout, "admin API: %s/__admin/journal, /__admin/reset, /__admin/scenario\n", srv.URL)
 	<-ctx.Done()
 	srv.Close()
-	fmt.Fprintf(stdout, "stopped after %s\n", plural(srv.Journal().Len(), "call"))
+	fmt.Fprintf(stdout, "stopped after %s\n", words.Plural(srv.Journal().Len(), "call"))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -117,23 +118,23 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *model != "capacity" && *model != "occ" {
+	set := fs.setFlags()
+	var m stormModel
+	switch *model {
+	case "capacity":
+		m = &capacityModel{cfg: storm.CapacityConfig{Capacity: *capacity, Outage: *outage, OutageTimeouts: *timeouts, Spread: *spread, Seed: *seed}}
+	case "occ":
+		m = &occModel{cfg: storm.OCCConfig{Runs: *runs, Seed: *seed}}
+	default:
 		return usagef("unknown model %q (models: capacity, occ)", *model)
 	}
-	set := setFlags(fs)
 	// A flag of the other model would be ignored: say so instead.
-	for _, f := range []string{"capacity", "outage", "timeouts", "spread"} {
-		if set[f] && *model != "capacity" {
-			return usagef("--%s applies only to --model capacity", f)
+	for _, f := range []string{"capacity", "outage", "timeouts", "spread", "runs"} {
+		if set[f] && !slices.Contains(m.flags(), f) {
+			return usagef("--%s applies only to --model %s", f, otherModel(*model))
 		}
 	}
-	if set["runs"] && *model != "occ" {
-		return usagef("--runs applies only to --model occ")
-	}
-	defClients, maxClients := "1000", storm.MaxClients
-	if *model == "occ" {
-		defClients, maxClients = "50,100,190", storm.MaxOCCClients
-	}
+	defClients, maxClients := m.clients()
 	if set["clients"] && strings.TrimSpace(*clientsFlag) == "" {
 		return usagef("--clients is empty: give client counts such as %s", defClients)
 	}
@@ -154,7 +155,7 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	case *spread < 0:
 		return usagef("--spread must not be negative, got %v", *spread)
 	}
-	contenders, err := stormContenders(*model, policies)
+	contenders, err := stormContenders(m, policies)
 	if err != nil {
 		return err
 	}
@@ -167,54 +168,21 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 
 	rep := stormReport{Schema: stormSchema, Model: *model, Seed: *seed, Contenders: contenders}
 	var ss []series
-	var capRes []storm.CapacityResult
-	var occRes []storm.OCCResult
-	capCfg := storm.CapacityConfig{Capacity: *capacity, Outage: *outage, OutageTimeouts: *timeouts, Spread: *spread, Seed: *seed}.WithDefaults()
-	occCfg := storm.OCCConfig{Runs: *runs, Seed: *seed}.WithDefaults()
-	switch *model {
-	case "capacity":
-		cfg := capCfg
-		rep.Capacity = capacityConfigOf(cfg, clients)
-		for _, ct := range contenders {
-			s := series{name: ct.Name}
-			for _, n := range clients {
-				c := cfg
-				c.Clients = n
-				r, err := storm.RunCapacity(ctx, c, ct)
-				if err != nil {
-					return stormError(err)
-				}
-				capRes = append(capRes, r)
-				rep.Results = append(rep.Results, capacityResultOf(r))
-				s.points = append(s.points, [2]float64{float64(n), r.Amplification})
+	for _, ct := range contenders {
+		s := series{name: ct.Name}
+		for _, n := range clients {
+			y, err := m.run(ctx, n, ct, &rep)
+			if err != nil {
+				return stormError(err)
 			}
-			ss = append(ss, s)
+			s.points = append(s.points, [2]float64{float64(n), y})
 		}
-	case "occ":
-		cfg := occCfg
-		rep.OCC = &occConfigJSON{Clients: clients, Runs: cfg.Runs, NetMean: cfg.NetMean.String(), NetSD: cfg.NetSD.String(), Seed: cfg.Seed}
-		for _, ct := range contenders {
-			s := series{name: ct.Name}
-			for _, n := range clients {
-				c := cfg
-				c.Clients = n
-				r, err := storm.RunOCC(ctx, c, ct)
-				if err != nil {
-					return stormError(err)
-				}
-				occRes = append(occRes, r)
-				rep.OCCRes = append(rep.OCCRes, occResultOf(r))
-				s.points = append(s.points, [2]float64{float64(n), r.Calls})
-			}
-			ss = append(ss, s)
-		}
+		ss = append(ss, s)
 	}
+	m.report(&rep, clients)
 
 	if *svgFile != "" {
-		title, ylabel := "Retry amplification during an outage", "calls per logical request"
-		if *model == "occ" {
-			title, ylabel = "Work under optimistic concurrency", "average calls per run"
-		}
+		title, ylabel := m.chart()
 		if err := writeFile(*svgFile, func(w io.Writer) error { return lineChart(w, title, "clients", ylabel, ss) }); err != nil {
 			return err
 		}
@@ -224,38 +192,137 @@ func cmdStorm(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	if *model == "capacity" {
-		mode := "503"
-		if *timeouts {
-			mode = fmt.Sprintf("hangs until the attempt timeout: the policy's, or %v when it has none", capCfg.AttemptTimeout)
+	return m.text(stdout, len(policies) == 0)
+}
+
+// stormModel is one of storm's simulation models: its flags, client
+// counts, contenders, runs and output.
+type stormModel interface {
+	// flags names the model's own flags.
+	flags() []string
+	// clients returns the default --clients and the most one run takes.
+	clients() (def string, limit int)
+	// builtIn returns the contenders simulated when no --policy is given;
+	// adapt fits a user's policy to the model.
+	builtIn() []storm.Contender
+	adapt(p retryclient.Policy) retryclient.Policy
+	// run simulates n clients of ct, adds the result to rep and returns the
+	// value charted against n.
+	run(ctx context.Context, n int, ct storm.Contender, rep *stormReport) (float64, error)
+	// report fills in the model's configuration.
+	report(rep *stormReport, clients []int)
+	// chart returns the SVG's title and y label.
+	chart() (title, ylabel string)
+	// text prints the results as a table; builtIn says the contenders are
+	// the built-in ones.
+	text(w io.Writer, builtIn bool) error
+}
+
+func otherModel(model string) string {
+	if model == "occ" {
+		return "capacity"
+	}
+	return "occ"
+}
+
+// capacityModel is an outage, then limited capacity (storm.RunCapacity).
+type capacityModel struct {
+	cfg     storm.CapacityConfig
+	results []storm.CapacityResult
+}
+
+func (m *capacityModel) flags() []string                               { return []string{"capacity", "outage", "timeouts", "spread"} }
+func (m *capacityModel) clients() (string, int)                        { return "1000", storm.MaxClients }
+func (m *capacityModel) builtIn() []storm.Contender                    { return storm.CapacityContenders() }
+func (m *capacityModel) adapt(p retryclient.Policy) retryclient.Policy { return p }
+func (m *capacityModel) chart() (string, string) {
+	return "Retry amplification during an outage", "calls per logical request"
+}
+
+func (m *capacityModel) run(ctx context.Context, n int, ct storm.Contender, rep *stormReport) (float64, error) {
+	c := m.cfg.WithDefaults()
+	c.Clients = n
+	r, err := storm.RunCapacity(ctx, c, ct)
+	if err != nil {
+		return 0, err
+	}
+	m.results = append(m.results, r)
+	rep.Results = append(rep.Results, capacityResultOf(r))
+	return r.Amplification, nil
+}
+
+func (m *capacityModel) report(rep *stormReport, clients []int) {
+	rep.Capacity = capacityConfigOf(m.cfg.WithDefaults(), clients)
+}
+
+func (m *capacityModel) text(w io.Writer, _ bool) error {
+	cfg := m.cfg.WithDefaults()
+	mode := "503"
+	if cfg.OutageTimeouts {
+		mode = fmt.Sprintf("hangs until the attempt timeout: the policy's, or %v when it has none", cfg.AttemptTimeout)
+	}
+	fmt.Fprintf(w, "capacity model: %v outage (%s), then %v req/s; clients start within %v; one-way latency %v; seed %d\n",
+		cfg.Outage, mode, cfg.Capacity, cfg.Spread, cfg.Latency, cfg.Seed)
+	fmt.Fprintf(w, "p50/p99: time to success of the requests that succeeded\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\tclients\tcalls\tamplification\tsuccess\tp50\tp99\tpeak req/s\tgave up\t")
+	for _, r := range m.results {
+		gaveUp := 0
+		for _, n := range r.GaveUp {
+			gaveUp += n
 		}
-		fmt.Fprintf(stdout, "capacity model: %v outage (%s), then %v req/s; clients start within %v; one-way latency %v; seed %d\n",
-			*outage, mode, *capacity, *spread, capCfg.Latency, *seed)
-		fmt.Fprintf(stdout, "p50/p99: time to success of the requests that succeeded\n\n")
-		fmt.Fprintln(tw, "policy\tclients\tcalls\tamplification\tsuccess\tp50\tp99\tpeak req/s\tgave up\t")
-		for _, r := range capRes {
-			gaveUp := 0
-			for _, n := range r.GaveUp {
-				gaveUp += n
-			}
-			p50, p99 := "-", "-"
-			if r.SuccessRate > 0 {
-				p50, p99 = r.P50.Round(time.Millisecond).String(), r.P99.Round(time.Millisecond).String()
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.1f%%\t%s\t%s\t%d\t%d\t\n", r.Policy, r.Clients, r.Calls, r.Amplification,
-				100*r.SuccessRate, p50, p99, r.PeakLoad, gaveUp)
+		p50, p99 := "-", "-"
+		if r.SuccessRate > 0 {
+			p50, p99 = r.P50.Round(time.Millisecond).String(), r.P99.Round(time.Millisecond).String()
 		}
-	} else {
-		fmt.Fprintf(stdout, "occ model: one row, network delay |N(%v, %v)|, %d runs per point; seed %d\n", occCfg.NetMean, occCfg.NetSD, occCfg.Runs, *seed)
-		if len(policies) == 0 {
-			fmt.Fprintf(stdout, "contenders: exponential backoff from 5ms capped at 2s with each jitter kind, and no backoff\n")
-		}
-		fmt.Fprintln(stdout)
-		fmt.Fprintln(tw, "policy\tclients\tavg calls\tavg completion\tunwritten\t")
-		for _, r := range occRes {
-			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%v\t%.1f\t\n", r.Policy, r.Clients, r.Calls, r.Time.Round(time.Millisecond), r.Unwritten)
-		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.1f%%\t%s\t%s\t%d\t%d\t\n", r.Policy, r.Clients, r.Calls, r.Amplification,
+			100*r.SuccessRate, p50, p99, r.PeakLoad, gaveUp)
+	}
+	return tw.Flush()
+}
+
+// occModel is optimistic concurrency on one row (storm.RunOCC).
+type occModel struct {
+	cfg     storm.OCCConfig
+	results []storm.OCCResult
+}
+
+func (m *occModel) flags() []string                               { return []string{"runs"} }
+func (m *occModel) clients() (string, int)                        { return "50,100,190", storm.MaxOCCClients }
+func (m *occModel) builtIn() []storm.Contender                    { return storm.OCCContenders() }
+func (m *occModel) adapt(p retryclient.Policy) retryclient.Policy { return storm.ForOCC(p) } // a conflict is a 409
+func (m *occModel) chart() (string, string) {
+	return "Work under optimistic concurrency", "average calls per run"
+}
+
+func (m *occModel) run(ctx context.Context, n int, ct storm.Contender, rep *stormReport) (float64, error) {
+	c := m.cfg.WithDefaults()
+	c.Clients = n
+	r, err := storm.RunOCC(ctx, c, ct)
+	if err != nil {
+		return 0, err
+	}
+	m.results = append(m.results, r)
+	rep.OCCRes = append(rep.OCCRes, occResultOf(r))
+	return r.Calls, nil
+}
+
+func (m *occModel) report(rep *stormReport, clients []int) {
+	cfg := m.cfg.WithDefaults()
+	rep.OCC = &occConfigJSON{Clients: clients, Runs: cfg.Runs, NetMean: cfg.NetMean.String(), NetSD: cfg.NetSD.String(), Seed: cfg.Seed}
+}
+
+func (m *occModel) text(w io.Writer, builtIn bool) error {
+	cfg := m.cfg.WithDefaults()
+	fmt.Fprintf(w, "occ model: one row, network delay |N(%v, %v)|, %d runs per point; seed %d\n", cfg.NetMean, cfg.NetSD, cfg.Runs, cfg.Seed)
+	if builtIn {
+		fmt.Fprintf(w, "contenders: exponential backoff from 5ms capped at 2s with each jitter kind, and no backoff\n")
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\tclients\tavg calls\tavg completion\tunwritten\t")
+	for _, r := range m.results {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%v\t%.1f\t\n", r.Policy, r.Clients, r.Calls, r.Time.Round(time.Millisecond), r.Unwritten)
 	}
 	return tw.Flush()
 }
@@ -265,13 +332,10 @@ func occResultOf(r storm.OCCResult) occResultJSON {
 }
 
 // stormContenders returns the policies to simulate: the files given, or the
-// built-in set for the model.
-func stormContenders(model string, files []string) ([]storm.Contender, error) {
+// model's built-in set.
+func stormContenders(m stormModel, files []string) ([]storm.Contender, error) {
 	if len(files) == 0 {
-		if model == "occ" {
-			return storm.OCCContenders(), nil
-		}
-		return storm.CapacityContenders(), nil
+		return m.builtIn(), nil
 	}
 	var out []storm.Contender
 	for _, f := range files {
@@ -280,10 +344,7 @@ func stormContenders(model string, files []string) ([]storm.Contender, error) {
 			return nil, err
 		}
 		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
-		if model == "occ" {
-			p = storm.ForOCC(p) // a conflict is a 409
-		}
-		out = append(out, storm.Contender{Name: name, Policy: p})
+		out = append(out, storm.Contender{Name: name, Policy: m.adapt(p)})
 	}
 	return out, nil
 }

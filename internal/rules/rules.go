@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/retrylab/retrylab/internal/words"
+
 	"github.com/retrylab/retrylab/faultinject"
 	"github.com/retrylab/retrylab/retryclient"
 )
@@ -65,7 +67,7 @@ func Waits(calls []faultinject.Call) (waits []time.Duration, afterRetryAfter []b
 func NotRetried(calls []faultinject.Call) error {
 	for _, req := range Requests(calls) {
 		if len(req) > 1 {
-			return fmt.Errorf("%s received %s for one request (first answer: %s)", routeName(req[0].Route), plural(len(req), "call"), answer(req[0]))
+			return fmt.Errorf("%s received %s for one request (first answer: %s)", routeName(req[0].Route), words.Plural(len(req), "call"), answer(req[0]))
 		}
 	}
 	return nil
@@ -157,11 +159,4 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
