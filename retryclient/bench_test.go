@@ -98,6 +98,14 @@ func BenchmarkLayerOverhead(b *testing.B) {
 			retryclient.WithAttemptHeader(retryclient.DefaultAttemptHeader))
 		runGets(b, &http.Client{Transport: rt}, url)
 	})
+	// The limiters when they do not limit: a RetryLimiter on a success,
+	// an AdaptiveLimiter before any throttle. Compare with "retryclient".
+	b.Run("retryclient-limiters", func(b *testing.B) {
+		rt := retryclient.New(stubTransport{}, retryclient.DefaultPolicy(),
+			retryclient.WithRetryLimiter(retryclient.NewRetryLimiter(8)),
+			retryclient.WithAdaptiveLimiter(retryclient.NewAdaptiveLimiter()))
+		runGets(b, &http.Client{Transport: rt}, url)
+	})
 	b.Run("go-retryablehttp", func(b *testing.B) {
 		rc := retryablehttp.NewClient()
 		rc.Logger = nil

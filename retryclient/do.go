@@ -12,7 +12,8 @@ import (
 // Backoff and its jitter, RetryAfter and its cap, MaxElapsed,
 // AttemptTimeout), and so do the Options that concern the engine:
 // [WithObserver], [WithLogger], [WithRand], [WithBudget], [WithBreaker],
-// [WithRetryLimiter] and [WithClassifier]; the HTTP-only ones (WithAttemptHeader,
+// [WithRetryLimiter], [WithAdaptiveLimiter] (a 429, or an error that asks
+// for a wait, counts as throttling) and [WithClassifier]; the HTTP-only ones (WithAttemptHeader,
 // WithIdempotencyKeys) have no effect. Policy.RetryStatuses applies to
 // calls that fail with a [*StatusError]. A Retrier holds no per-call state
 // and is safe for concurrent use.
@@ -61,7 +62,7 @@ func (r *Retrier) Policy() Policy { return r.t.Policy() }
 // [*GiveUpError] (attempts, reason, timeline) that wraps the last error, so
 // errors.Is and errors.As still reach it. A successful call costs no
 // allocation beyond call's own when the Retrier has no observer, logger,
-// budget, breaker or retry limiter.
+// budget, breaker or limiter.
 func Do[T any](ctx context.Context, r *Retrier, op string, call func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
 	t := r.t
@@ -77,6 +78,12 @@ func Do[T any](ctx context.Context, r *Retrier, op string, call func(ctx context
 		done, err := lr.admit()
 		if err != nil {
 			return zero, lr.stop(n-1, err, ReasonCircuitOpen)
+		}
+		if err := lr.pace(); err != nil {
+			if done != nil {
+				done(nil)
+			}
+			return zero, lr.stop(n-1, err, ReasonCanceled)
 		}
 		attemptCtx, cancel := ctx, context.CancelFunc(nil)
 		if lr.p.AttemptTimeout > 0 {
@@ -95,6 +102,9 @@ func Do[T any](ctx context.Context, r *Retrier, op string, call func(ctx context
 		}
 		now := time.Now()
 		o := lr.callOutcome(n, now, err, attemptCtx)
+		if t.adaptive != nil && o.Class != ClassCanceled {
+			t.adaptive.Observe(now, throttled(o.Status, "") || o.RetryAfterDelay > 0)
+		}
 		dec := lr.takeSlot(lr.decide(o, done), now)
 		if err == nil {
 			o.Status = 0 // a call has no status of its own

@@ -56,6 +56,7 @@ type Transport struct {
 	breaker         Breaker
 	classifier      func(error) ErrorClass
 	retryLimiter    *RetryLimiter
+	adaptive        *AdaptiveLimiter
 	plain           bool // no observer, logger, budget or breaker
 	requests        atomic.Uint64
 }
@@ -78,7 +79,7 @@ func New(next http.RoundTripper, p Policy, opts ...Option) *Transport {
 			o(t)
 		}
 	}
-	t.plain = t.observer == nil && t.logger == nil && t.budget == nil && t.breaker == nil && t.retryLimiter == nil
+	t.plain = t.observer == nil && t.logger == nil && t.budget == nil && t.breaker == nil && t.retryLimiter == nil && t.adaptive == nil
 	return t
 }
 
@@ -213,6 +214,15 @@ func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final 
 		}
 		return nil, lr.stop(n-1, err, ReasonCircuitOpen), true
 	}
+	if err := lr.pace(); err != nil {
+		if done != nil {
+			done(nil)
+		}
+		if lr.origBody && n == 1 {
+			closeBody(lr.req)
+		}
+		return nil, lr.stop(n-1, err, ReasonCanceled), true
+	}
 
 	attemptCtx, cancel := lr.ctx, context.CancelFunc(nil)
 	if p.AttemptTimeout > 0 {
@@ -244,6 +254,9 @@ func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final 
 	now := time.Now()
 
 	o := lr.outcome(n, now, resp, err, attemptCtx, cancel != nil)
+	if t.adaptive != nil && o.Err == nil {
+		t.adaptive.Observe(now, throttled(o.Status, o.RetryAfter))
+	}
 	if o.Err != nil {
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()
@@ -318,6 +331,14 @@ func (lr *logicalRequest) url() string {
 		return lr.op
 	}
 	return lr.req.URL.Redacted()
+}
+
+// pace waits for the AdaptiveLimiter's send rate, if any.
+func (lr *logicalRequest) pace() error {
+	if lr.t.adaptive == nil {
+		return nil
+	}
+	return lr.t.adaptive.wait(lr.ctx, lr.cancel)
 }
 
 // admit asks the breaker, if any, whether an attempt may start; done
