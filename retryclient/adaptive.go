@@ -3,6 +3,7 @@ package retryclient
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,7 +21,8 @@ import (
 // 0.4) back towards, then past, the rate at the last throttle, but never
 // above twice the measured send rate. Sending takes a token from a bucket
 // filled at the current rate, holding at most one second's worth (at least
-// one token); a request waits for its token.
+// one token); requests wait for their tokens first come, first served, and
+// a change of rate takes effect for the requests already waiting.
 //
 // Share one AdaptiveLimiter among the Transports and Retriers that reach
 // the same service. It is safe for concurrent use.
@@ -37,6 +39,12 @@ type AdaptiveLimiter struct {
 	wMax      float64
 	lastThrot time.Time
 	k         float64
+
+	// Requests waiting for a token, first come first served; the first
+	// one watches the clock, and changed is closed (and replaced) when the
+	// rate changes.
+	waiters []chan struct{}
+	changed chan struct{}
 
 	// Measured send rate, smoothed over half-second buckets.
 	measured   float64
@@ -67,23 +75,28 @@ func (l *AdaptiveLimiter) Rate() (perSecond float64, limiting bool) {
 	return l.rate, l.enabled
 }
 
-// Reserve takes a token for a request sent at now and returns how long the
-// request must wait before it is sent (0 while the limiter is disabled).
-// The wait is reserved: the caller sends after it or not at all. The
-// Transport calls Reserve with time.Now(); a simulation passes its own
-// clock.
-func (l *AdaptiveLimiter) Reserve(now time.Time) time.Duration {
+// Take takes a token for a request to be sent at now and returns 0, or,
+// when no token is left, takes nothing and returns how long until the next
+// one at the current rate (the rate may change before then: ask again).
+// While the limiter is disabled it always returns 0. The Transport calls
+// Take with time.Now(), serving waiting requests first come, first served;
+// a simulation passes its own clock.
+func (l *AdaptiveLimiter) Take(now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.take(now)
+}
+
+func (l *AdaptiveLimiter) take(now time.Time) time.Duration {
 	if !l.enabled {
 		return 0
 	}
 	l.refill(now)
-	l.tokens--
-	if l.tokens >= 0 {
+	if l.tokens >= 1 {
+		l.tokens--
 		return 0
 	}
-	return time.Duration(-l.tokens / l.rate * float64(time.Second))
+	return max(time.Nanosecond, time.Duration((1-l.tokens)/l.rate*float64(time.Second)))
 }
 
 // Observe records a response received at now, throttled or not, and adapts
@@ -141,18 +154,90 @@ func (l *AdaptiveLimiter) refill(now time.Time) {
 	}
 }
 
-// setRate sets the fill rate, with its floor, and the bucket's size.
+// setRate sets the fill rate, with its floor, and the bucket's size, and
+// tells the first waiting request.
 func (l *AdaptiveLimiter) setRate(now time.Time, rate float64) {
 	l.refill(now)
 	l.rate = math.Max(rate, adaptiveMinRate)
 	l.capacity = math.Max(1, l.rate)
 	l.tokens = math.Min(l.tokens, l.capacity)
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 }
 
-// wait takes a token and sleeps until the request may be sent, or until
-// ctx is done or cancel is closed.
+// wait returns once the request may be sent (it has taken a token), or
+// with an error as soon as ctx is done or cancel is closed. Waiting
+// requests are served in order: each waits for its turn, then for a token.
 func (l *AdaptiveLimiter) wait(ctx context.Context, cancel <-chan struct{}) error {
-	return sleep(ctx, cancel, l.Reserve(time.Now()))
+	l.mu.Lock()
+	if len(l.waiters) == 0 && l.take(time.Now()) == 0 {
+		l.mu.Unlock()
+		return nil
+	}
+	turn := make(chan struct{})
+	l.waiters = append(l.waiters, turn)
+	if len(l.waiters) == 1 {
+		close(turn)
+	}
+	l.mu.Unlock()
+
+	select {
+	case <-turn:
+	case <-ctx.Done():
+		l.leave(turn)
+		return ctx.Err()
+	case <-cancel:
+		l.leave(turn)
+		return errRequestCanceled
+	}
+	for {
+		l.mu.Lock()
+		d := l.take(time.Now())
+		if d == 0 {
+			l.leaveLocked(turn)
+			l.mu.Unlock()
+			return nil
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		timer := time.NewTimer(d)
+		select {
+		case <-timer.C:
+		case <-changed:
+			timer.Stop()
+		case <-ctx.Done():
+			timer.Stop()
+			l.leave(turn)
+			return ctx.Err()
+		case <-cancel:
+			timer.Stop()
+			l.leave(turn)
+			return errRequestCanceled
+		}
+	}
+}
+
+// leave removes a waiting request, handing the turn on if it had it.
+func (l *AdaptiveLimiter) leave(turn chan struct{}) {
+	l.mu.Lock()
+	l.leaveLocked(turn)
+	l.mu.Unlock()
+}
+
+func (l *AdaptiveLimiter) leaveLocked(turn chan struct{}) {
+	i := slices.Index(l.waiters, turn)
+	if i < 0 {
+		return
+	}
+	l.waiters = slices.Delete(l.waiters, i, i+1)
+	if i == 0 && len(l.waiters) > 0 {
+		close(l.waiters[0])
+	}
 }
 
 // throttled reports whether a response tells the client to slow down: a

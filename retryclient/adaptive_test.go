@@ -13,14 +13,14 @@ import (
 func TestAdaptiveLimiterRates(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := retryclient.NewAdaptiveLimiter()
-	if d := l.Reserve(t0); d != 0 {
+	if d := l.Take(t0); d != 0 {
 		t.Fatalf("a new limiter makes a request wait %v; want no wait before any throttle", d)
 	}
 	// 40 requests a second for 5 seconds, all succeeding: still disabled.
 	now := t0
 	for range 200 {
 		now = now.Add(25 * time.Millisecond)
-		if d := l.Reserve(now); d != 0 {
+		if d := l.Take(now); d != 0 {
 			t.Fatalf("waited %v before any throttle", d)
 		}
 		l.Observe(now, false)
@@ -41,14 +41,20 @@ func TestAdaptiveLimiterRates(t *testing.T) {
 	if r2 >= r1 {
 		t.Errorf("a second throttle left the rate at %.1f (was %.1f); want it lower", r2, r1)
 	}
-	// Requests now wait for tokens: a burst of 3*rate requests at one
-	// instant spreads over about two seconds.
-	var last time.Duration
-	for range int(3 * r2) {
-		last = l.Reserve(now)
+	// Requests now wait for tokens: the bucket holds one second's worth,
+	// then the next token is 1/rate away.
+	taken := 0
+	for l.Take(now) == 0 {
+		taken++
 	}
-	if last < time.Second || last > 3*time.Second {
-		t.Errorf("the last of a burst of %d waits %v; want about 2s at %.1f req/s", int(3*r2), last, r2)
+	if taken > int(r2)+1 {
+		t.Errorf("%d requests sent at once at %.1f req/s; want at most a second's worth", taken, r2)
+	}
+	if d := l.Take(now); d <= 0 || d > time.Duration(float64(time.Second)/r2)+time.Millisecond {
+		t.Errorf("the next token is %v away; want at most 1/rate = %v", d, time.Duration(float64(time.Second)/r2))
+	}
+	if d := l.Take(now.Add(time.Second)); d != 0 {
+		t.Errorf("a second later there is still no token (%v)", d)
 	}
 	// Successes raise the rate again along the cubic curve, but never
 	// above twice the measured send rate.
@@ -143,13 +149,13 @@ func TestAdaptiveLimiterStopsHammeringAThrottledService(t *testing.T) {
 }
 
 // BenchmarkAdaptiveLimiterIdle is the limiter's cost per attempt before any
-// throttle: one Reserve and one Observe.
+// throttle: one Take and one Observe.
 func BenchmarkAdaptiveLimiterIdle(b *testing.B) {
 	l := retryclient.NewAdaptiveLimiter()
 	now := time.Now()
 	for b.Loop() {
 		now = now.Add(time.Millisecond)
-		l.Reserve(now)
+		l.Take(now)
 		l.Observe(now, false)
 	}
 }

@@ -35,6 +35,20 @@ type Contender struct {
 	// simulated clients one shared retry budget (see retryclient.NewBudget).
 	BudgetTokens float64 `json:"budget_tokens,omitempty"`
 	BudgetRatio  float64 `json:"budget_ratio,omitempty"`
+	// Adaptive gives all the simulated clients one shared
+	// retryclient.AdaptiveLimiter (capacity model only): every attempt
+	// waits for its send rate, and every answer adapts it; the server's
+	// 503s count as throttling, as a load-shedding server's 503 with
+	// Retry-After would.
+	Adaptive bool `json:"adaptive,omitempty"`
+	// BreakerFailures, when above 0, gives all the simulated clients one
+	// shared circuit breaker (capacity model only), as
+	// sony/gobreaker's TwoStepCircuitBreaker with ReadyToTrip on
+	// BreakerFailures consecutive failures and Timeout BreakerOpen: while
+	// open, attempts fail at once (circuit-open); after BreakerOpen one
+	// trial attempt is let through, and its success closes the breaker.
+	BreakerFailures int           `json:"breaker_failures,omitempty"`
+	BreakerOpen     time.Duration `json:"breaker_open,omitempty"`
 }
 
 // CapacityConfig describes the capacity model.
@@ -136,6 +150,14 @@ func RunCapacity(ctx context.Context, cfg CapacityConfig, ct Contender) (Capacit
 	if ct.BudgetTokens > 0 {
 		budget = retryclient.NewBudget(ct.BudgetTokens, ct.BudgetRatio)
 	}
+	var limiter *retryclient.AdaptiveLimiter
+	if ct.Adaptive {
+		limiter = retryclient.NewAdaptiveLimiter()
+	}
+	var breaker *simBreaker
+	if ct.BreakerFailures > 0 {
+		breaker = &simBreaker{failures: ct.BreakerFailures, open: ct.BreakerOpen.Seconds()}
+	}
 
 	lat := cfg.Latency.Seconds()
 	outage := cfg.Outage.Seconds()
@@ -157,51 +179,69 @@ func RunCapacity(ctx context.Context, cfg CapacityConfig, ct Contender) (Capacit
 		return false
 	}
 
+	var s sim
+	pacer := &simPacer{s: &s, l: limiter}
 	res := CapacityResult{Policy: ct.Name, Clients: cfg.Clients, GaveUp: map[string]int{}}
 	load := map[int]int{}
 	var completions []float64
 	successes := 0
-	var s sim
 
 	var attempt func(start float64, n int, prevDelay time.Duration, sent float64)
 	attempt = func(start float64, n int, prevDelay time.Duration, sent float64) {
-		s.at(sent+lat, func(now float64) {
-			res.Calls++
-			load[int(now)]++
-			var o retryclient.Outcome
-			doneAt := now + lat
-			switch {
-			case admit(now):
-				o.Status = 200
-			case now < outage && cfg.OutageTimeouts:
-				o.Err, o.Class = errAttemptTimeout, retryclient.ClassTimeout
-				doneAt = sent + hangTimeout.Seconds()
-			default:
-				o.Status = 503
+		trial := false
+		if breaker != nil {
+			var ok bool
+			if ok, trial = breaker.allow(sent); !ok {
+				res.GaveUp[string(retryclient.ReasonCircuitOpen)]++
+				return
 			}
-			if t := ct.Policy.AttemptTimeout; t > 0 && doneAt > sent+t.Seconds() {
-				o = retryclient.Outcome{Err: errAttemptTimeout, Class: retryclient.ClassTimeout}
-				doneAt = sent + t.Seconds()
-			}
-			doneAt = math.Max(doneAt, now)
-			s.at(doneAt, func(now float64) {
-				o.Attempt = n
-				o.Method = "GET"
-				o.Elapsed = seconds(now - start)
-				o.PrevDelay = prevDelay
-				o.Rand = rng
-				// The budget is applied exactly as the Transport applies it.
-				d := budget.Apply(ct.Policy, o, ct.Policy.Decide(o))
-				if !d.Retry {
-					if o.Status == 200 {
-						successes++
-						completions = append(completions, now-start)
-					} else {
-						res.GaveUp[string(d.Reason)]++
-					}
-					return
+		}
+		pacer.send(sent, func(sent float64) {
+			s.at(sent+lat, func(now float64) {
+				res.Calls++
+				load[int(now)]++
+				var o retryclient.Outcome
+				doneAt := now + lat
+				switch {
+				case admit(now):
+					o.Status = 200
+				case now < outage && cfg.OutageTimeouts:
+					o.Err, o.Class = errAttemptTimeout, retryclient.ClassTimeout
+					doneAt = sent + hangTimeout.Seconds()
+				default:
+					o.Status = 503
 				}
-				attempt(start, n+1, d.Delay, now+d.Delay.Seconds())
+				if t := ct.Policy.AttemptTimeout; t > 0 && doneAt > sent+t.Seconds() {
+					o = retryclient.Outcome{Err: errAttemptTimeout, Class: retryclient.ClassTimeout}
+					doneAt = sent + t.Seconds()
+				}
+				doneAt = math.Max(doneAt, now)
+				s.at(doneAt, func(now float64) {
+					if limiter != nil && o.Err == nil {
+						limiter.Observe(simTime(now), o.Status == 503)
+						pacer.rateChanged(now)
+					}
+					if breaker != nil {
+						breaker.done(now, o.Status != 200, trial)
+					}
+					o.Attempt = n
+					o.Method = "GET"
+					o.Elapsed = seconds(now - start)
+					o.PrevDelay = prevDelay
+					o.Rand = rng
+					// The budget is applied exactly as the Transport applies it.
+					d := budget.Apply(ct.Policy, o, ct.Policy.Decide(o))
+					if !d.Retry {
+						if o.Status == 200 {
+							successes++
+							completions = append(completions, now-start)
+						} else {
+							res.GaveUp[string(d.Reason)]++
+						}
+						return
+					}
+					attempt(start, n+1, d.Delay, now+d.Delay.Seconds())
+				})
 			})
 		})
 	}
@@ -224,6 +264,118 @@ func RunCapacity(ctx context.Context, cfg CapacityConfig, ct Contender) (Capacit
 		res.PeakLoad = max(res.PeakLoad, n)
 	}
 	return res, nil
+}
+
+// simEpoch is the wall-clock instant the simulation's time 0 stands for,
+// for the retryclient types that take a time.Time.
+var simEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func simTime(t float64) time.Time { return simEpoch.Add(seconds(t)) }
+
+// simPacer makes simulated sends wait for an AdaptiveLimiter's tokens,
+// first come first served, as the Transport's waiting requests do; a
+// change of rate takes effect for the sends already waiting.
+type simPacer struct {
+	s     *sim
+	l     *retryclient.AdaptiveLimiter // nil: no pacing
+	queue []func(now float64)
+	gen   uint64 // the generation of the one dispatch event that counts
+}
+
+// send calls f at the instant a send planned for at may go.
+func (p *simPacer) send(at float64, f func(now float64)) {
+	if p.l == nil {
+		f(at)
+		return
+	}
+	p.s.at(at, func(now float64) {
+		p.queue = append(p.queue, f)
+		if len(p.queue) == 1 {
+			p.dispatch(now)
+		}
+	})
+}
+
+// dispatch sends the waiting sends that have tokens and plans the next.
+func (p *simPacer) dispatch(now float64) {
+	for len(p.queue) > 0 {
+		if d := p.l.Take(simTime(now)); d > 0 {
+			p.schedule(now + d.Seconds())
+			return
+		}
+		f := p.queue[0]
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		f(now)
+	}
+}
+
+func (p *simPacer) schedule(at float64) {
+	p.gen++
+	g := p.gen
+	p.s.at(at, func(now float64) {
+		if g == p.gen {
+			p.dispatch(now)
+		}
+	})
+}
+
+// rateChanged lets the waiting sends see a new rate at once.
+func (p *simPacer) rateChanged(now float64) {
+	if len(p.queue) > 0 {
+		p.schedule(now)
+	}
+}
+
+// simBreaker is a circuit breaker on simulated time with the semantics of
+// sony/gobreaker's TwoStepCircuitBreaker (ReadyToTrip on consecutive
+// failures, MaxRequests 1): closed until failures consecutive failures,
+// then open for open seconds, then half-open: one trial at a time, whose
+// success closes it and whose failure opens it again.
+type simBreaker struct {
+	failures int
+	open     float64
+
+	consecutive int
+	openUntil   float64 // > 0 while open or half-open
+	trial       bool    // a half-open trial is in flight
+}
+
+// allow reports whether an attempt may start at now, and whether it is
+// the half-open trial.
+func (b *simBreaker) allow(now float64) (ok, trial bool) {
+	switch {
+	case b.openUntil == 0:
+		return true, false
+	case now < b.openUntil || b.trial:
+		return false, false
+	}
+	b.trial = true
+	return true, true
+}
+
+// done records an attempt's result; results of attempts that started
+// before the breaker opened do not decide a half-open trial.
+func (b *simBreaker) done(now float64, failed, trial bool) {
+	if trial {
+		b.trial = false
+		if failed {
+			b.openUntil = now + b.open
+		} else {
+			b.openUntil, b.consecutive = 0, 0
+		}
+		return
+	}
+	if b.openUntil != 0 {
+		return
+	}
+	if !failed {
+		b.consecutive = 0
+		return
+	}
+	if b.consecutive++; b.consecutive >= b.failures {
+		b.openUntil = now + b.open
+	}
 }
 
 // quantile returns the q-quantile of sorted values (nearest rank).
@@ -250,6 +402,8 @@ func CapacityContenders() []Contender {
 		{Name: "equal-jitter", Policy: withJitter(retryclient.JitterEqual)},
 		{Name: "decorrelated", Policy: withJitter(retryclient.JitterDecorrelated)},
 		{Name: "full-jitter+budget", Policy: withJitter(retryclient.JitterFull), BudgetTokens: 100, BudgetRatio: 0.1},
+		{Name: "full-jitter+adaptive", Policy: withJitter(retryclient.JitterFull), Adaptive: true},
+		{Name: "full-jitter+breaker", Policy: withJitter(retryclient.JitterFull), BreakerFailures: 5, BreakerOpen: time.Second},
 		{Name: "no-backoff", Policy: p.WithBackoff(retryclient.Backoff{Kind: retryclient.BackoffConstant, Jitter: retryclient.JitterNone})},
 	}
 }

@@ -228,3 +228,66 @@ func TestCapacityContendersAreValid(t *testing.T) {
 		}
 	}
 }
+
+func TestAdaptiveAndBreakerContenders(t *testing.T) {
+	byName := map[string]Contender{}
+	for _, c := range CapacityContenders() {
+		byName[c.Name] = c
+	}
+	cfg := CapacityConfig{Clients: 1000, Capacity: 200, Outage: 3 * time.Second, Spread: time.Second, Seed: 1}
+	run := func(name string) CapacityResult {
+		t.Helper()
+		ct, ok := byName[name]
+		if !ok {
+			t.Fatalf("no built-in contender %q", name)
+		}
+		r, err := RunCapacity(context.Background(), cfg, ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	plain, adaptive, breaker := run("full-jitter"), run("full-jitter+adaptive"), run("full-jitter+breaker")
+	// The adaptive limiter slows every client after the first throttles,
+	// so almost no call is wasted and every request gets through, later.
+	if adaptive.Amplification > 1.1 || adaptive.SuccessRate != 1 {
+		t.Errorf("adaptive: amplification %.2f, success %.0f%%; want about 1 call per request and all succeeding", adaptive.Amplification, 100*adaptive.SuccessRate)
+	}
+	if plain.Amplification < 5 {
+		t.Errorf("full jitter alone: amplification %.2f; the comparison needs a storm", plain.Amplification)
+	}
+	if adaptive.PeakLoad >= plain.PeakLoad/5 {
+		t.Errorf("adaptive peak load %d req/s against %d without; want far lower", adaptive.PeakLoad, plain.PeakLoad)
+	}
+	// The breaker fails fast while open: few calls, and the requests that
+	// arrive during the outage end with circuit-open.
+	if breaker.Calls >= cfg.Clients/10 || breaker.GaveUp[string(retryclient.ReasonCircuitOpen)] == 0 {
+		t.Errorf("breaker: %d calls, gave up %v; want few calls and circuit-open give-ups", breaker.Calls, breaker.GaveUp)
+	}
+}
+
+func TestSimBreakerStates(t *testing.T) {
+	b := &simBreaker{failures: 2, open: 1}
+	if ok, trial := b.allow(0); !ok || trial {
+		t.Fatal("a new breaker refuses an attempt")
+	}
+	b.done(0.1, true, false)
+	b.done(0.2, true, false)
+	if ok, _ := b.allow(0.3); ok {
+		t.Fatal("the breaker is closed after 2 consecutive failures; want open")
+	}
+	if ok, _ := b.allow(1.1); ok {
+		t.Error("open breaker let an attempt through before its timeout")
+	}
+	ok, trial := b.allow(1.3)
+	if !ok || !trial {
+		t.Fatal("after the timeout the breaker does not let one trial through")
+	}
+	if ok, _ := b.allow(1.31); ok {
+		t.Error("a second attempt passed while the trial is in flight")
+	}
+	b.done(1.4, false, true)
+	if ok, trial := b.allow(1.5); !ok || trial {
+		t.Error("a successful trial did not close the breaker")
+	}
+}
