@@ -2,6 +2,7 @@ package apitest_test
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,9 +21,7 @@ import (
 // fail on purpose inside VirtualTime bubbles, and checks that each failure
 // becomes a readable spec failure rather than a crash of the process.
 func TestVirtualTimeReportsFailures(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a separate test binary")
-	}
+	skipUnlessPlainGoTest(t)
 	run := bridgeRun(t)
 	text := run.output
 	if run.err == nil {
@@ -76,6 +75,19 @@ func TestVirtualTimeReportsFailures(t *testing.T) {
 	}
 	if !found {
 		t.Error(`no "retrylab timeline" report entry with the attempts on the failed spec`)
+	}
+}
+
+// skipUnlessPlainGoTest skips tests that build and run other test binaries
+// under -short, and in the processes of ginkgo -p, which would each run them
+// again (go test runs them once).
+func skipUnlessPlainGoTest(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs separate test binaries")
+	}
+	if f := flag.Lookup("ginkgo.parallel.total"); f != nil && f.Value.String() != "1" {
+		t.Skip("builds and runs separate test binaries: once, under go test, is enough")
 	}
 }
 
@@ -156,9 +168,7 @@ func bridgeRun(t *testing.T) goTestRun {
 // VirtualTime spec used to pass whatever the spec did; it passes, fails or is
 // skipped as its spec was, one subtest per spec.
 func TestSubtestOfAFailedSpecFails(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a separate test binary")
-	}
+	skipUnlessPlainGoTest(t)
 	run := bridgeRun(t)
 	for test, want := range map[string]string{
 		"TestBridge/failures_expect-fails": "fail",
@@ -190,9 +200,7 @@ func TestSubtestOfAFailedSpecFails(t *testing.T) {
 // (go test -run 'TestX/sub') used to fail every other VirtualTime spec; they
 // are skipped, with the reason in the report.
 func TestGoTestRunSkipsTheSpecsItExcludes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a separate test binary")
-	}
+	skipUnlessPlainGoTest(t)
 	report := filepath.Join(t.TempDir(), "report.json")
 	run := goTestJSON(t, report, "-count=1", "-tags", testdataTag, "-run", "^TestBridge$/^failures_passes$", "./testdata/bridge",
 		"-args", "-ginkgo.no-color", "-ginkgo.json-report="+report)
@@ -228,9 +236,7 @@ func TestGoTestRunSkipsTheSpecsItExcludes(t *testing.T) {
 // entry of a VirtualTime spec used to be stamped with the fake clock
 // (2000-01-01) and located in apitest/fixture.go.
 func TestReportEntriesUseTheWallClockAndTheSpecsLocation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a separate test binary")
-	}
+	skipUnlessPlainGoTest(t)
 	start := time.Now()
 	run := bridgeRun(t)
 	src, err := os.ReadFile("testdata/bridge/bridge_test.go")
@@ -275,9 +281,7 @@ func TestReportEntriesUseTheWallClockAndTheSpecsLocation(t *testing.T) {
 // Ginkgo package ("Ginkgo does not support go test -count"); it runs the
 // suite N times, each spec again, each time with its subtest.
 func TestGoTestCountRepeatsTheSuite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a separate test binary")
-	}
+	skipUnlessPlainGoTest(t)
 	run := goTestJSON(t, "", "-count=3", "-tags", testdataTag, "./testdata/repeat", "-args", "-ginkgo.no-color")
 	if run.err != nil {
 		t.Fatalf("go test -count=3: %v\n%s", run.err, run.output)
@@ -298,9 +302,7 @@ func TestGoTestCountRepeatsTheSuite(t *testing.T) {
 // the first repetition only; RunSpecs fails the repetition and names it
 // instead of letting it pass without its setup.
 func TestGoTestCountNamesTopLevelNodesThatGinkgoDrops(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a separate test binary")
-	}
+	skipUnlessPlainGoTest(t)
 	run := goTestJSON(t, "", "-count=2", "-tags", testdataTag+",retrylab_toplevel", "./testdata/repeat", "-args", "-ginkgo.no-color")
 	if run.err == nil {
 		t.Fatalf("the second run without its top-level BeforeEach passed:\n%s", run.output)
@@ -319,9 +321,7 @@ func TestGoTestCountNamesTopLevelNodesThatGinkgoDrops(t *testing.T) {
 // Every package under a testdata directory of the module must compile to
 // no tests without their build tag.
 func TestGinkgoRecursiveSkipsTestdataSuites(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the ginkgo CLI")
-	}
+	skipUnlessPlainGoTest(t)
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)

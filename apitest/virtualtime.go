@@ -21,8 +21,15 @@ import (
 //
 // VirtualTime is experimental: Ginkgo has no native synctest support, so it is
 // a bridge built on [ginkgo.AroundNode] and needs the suite to be started with
-// [RunSpecs]. Each decorated node runs as a subtest of the suite's *testing.T
-// with its own bubble:
+// [RunSpecs]. A spec with VirtualTime nodes is a subtest of the suite's
+// *testing.T, named after the spec's full text, that passes, fails or is
+// skipped as the spec did (so go test -v and -json, and the tools built on
+// them, show each spec's result); each decorated node of the spec runs in that
+// subtest, in a bubble of its own. A spec whose subtest go test's -run or -skip
+// excludes is skipped, with the reason; select specs with -ginkgo.focus to
+// filter without subtests. Report entries added in a bubble (the fixture's
+// timeline) are added when the bubble ends, stamped with the wall clock; their
+// text gives virtual times.
 //
 //   - The body must take a context.Context and use it, never a SpecContext
 //     captured elsewhere: the context it receives has the bubble's Done, Err
