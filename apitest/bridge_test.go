@@ -232,6 +232,21 @@ func TestGoTestRunSkipsTheSpecsItExcludes(t *testing.T) {
 	}
 }
 
+// TestGoTestRunStillRunsAVirtualTimeBeforeSuite: a BeforeSuite has no spec
+// to be skipped with; when -run excludes its subtest it runs all the same, in
+// a bubble of the suite's *testing.T, so the selected spec has its setup.
+func TestGoTestRunStillRunsAVirtualTimeBeforeSuite(t *testing.T) {
+	skipUnlessPlainGoTest(t)
+	run := goTestJSON(t, "", "-count=1", "-tags", testdataTag, "-run", "^TestRepeat$/^repeated_runs_in_virtual_time$", "./testdata/repeat",
+		"-args", "-ginkgo.no-color")
+	if run.err != nil || run.actions["TestRepeat/repeated_runs_in_virtual_time"] != "pass" {
+		t.Fatalf("the selected spec did not pass (%v, %v):\n%s", run.err, run.actions, run.output)
+	}
+	if _, ok := run.actions["TestRepeat/BeforeSuite"]; ok {
+		t.Errorf("the BeforeSuite ran as a subtest -run excludes: %v", run.actions)
+	}
+}
+
 // TestReportEntriesUseTheWallClockAndTheSpecsLocation: the timeline report
 // entry of a VirtualTime spec used to be stamped with the fake clock
 // (2000-01-01) and located in apitest/fixture.go.
@@ -291,6 +306,9 @@ func TestGoTestCountRepeatsTheSuite(t *testing.T) {
 	}
 	if n := run.passes["TestRepeat/repeated_runs_in_virtual_time"]; n != 3 {
 		t.Errorf("the VirtualTime spec's subtest passed %d times, want 3", n)
+	}
+	if n := run.passes["TestRepeat/BeforeSuite"]; n != 3 {
+		t.Errorf("the VirtualTime BeforeSuite's subtest passed %d times, want 3", n)
 	}
 	if n := strings.Count(run.output, "Ran 2 of 2 Specs"); n != 3 {
 		t.Errorf("the suite ran its 2 specs %d times, want 3:\n%s", n, run.output)

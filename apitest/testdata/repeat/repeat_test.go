@@ -19,6 +19,7 @@ var _ = Describe("repeated", func() {
 
 	It("runs in virtual time", apitest.VirtualTime, func(ctx context.Context) {
 		Expect(setUp).To(BeTrue())
+		Expect(suiteSetUp).To(BeTrue())
 		fx := apitest.New(ctx, fi.NewScenario("flaky").Route("GET /x", fi.Status(503), fi.Status(200)).MustBuild())
 		resp, err := fx.Get(ctx, "/x")
 		Expect(err).NotTo(HaveOccurred())
@@ -30,4 +31,14 @@ var _ = Describe("repeated", func() {
 	It("runs in real time", func() {
 		Expect(setUp).To(BeTrue())
 	})
+})
+
+// suiteSetUp is set by the BeforeSuite, in virtual time.
+var suiteSetUp bool
+
+var _ = BeforeSuite(apitest.VirtualTime, func(ctx context.Context) {
+	start := time.Now()
+	time.Sleep(time.Minute)
+	Expect(time.Since(start)).To(Equal(time.Minute))
+	suiteSetUp = true
 })
