@@ -168,7 +168,7 @@ func runInBubble(ctx context.Context, body func(context.Context)) {
 	defer ginkgo.GinkgoRecover()
 	t := suiteT.Load()
 	if t == nil {
-		// The body is still called so Ginkgo does not add a second failure.
+		// Ginkgo keeps this first failure; the body is not run.
 		ginkgo.Fail("apitest.VirtualTime needs the suite to be started with apitest.RunSpecs(t, ...) instead of ginkgo.RunSpecs")
 		return
 	}
