@@ -313,6 +313,14 @@ func TestGoTestCountRepeatsTheSuite(t *testing.T) {
 	if n := strings.Count(run.output, "Ran 2 of 2 Specs"); n != 3 {
 		t.Errorf("the suite ran its 2 specs %d times, want 3:\n%s", n, run.output)
 	}
+	// Like ginkgo --repeat, each repetition gets its own seed.
+	seeds := map[string]bool{}
+	for _, m := range regexp.MustCompile(`Random Seed: (\d+)`).FindAllStringSubmatch(run.output, -1) {
+		seeds[m[1]] = true
+	}
+	if len(seeds) != 3 {
+		t.Errorf("the 3 runs used %d distinct random seeds, want 3: %v", len(seeds), seeds)
+	}
 }
 
 // TestGoTestCountNamesTopLevelNodesThatGinkgoDrops: Ginkgo runs a suite again

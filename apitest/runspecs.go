@@ -25,6 +25,8 @@ var suiteT atomic.Pointer[testing.T]
 var runs struct {
 	sync.Mutex
 	first, current map[string]ranSpec // by spec (full text and location)
+	n              int                // runs started
+	seed           int64              // the random seed of the first run
 }
 
 // ranSpec is what one spec ran in one run of the suite.
@@ -66,7 +68,11 @@ var ginkgoSuiteDidRun bool
 //
 // Unlike ginkgo.RunSpecs, RunSpecs supports go test -count=N: each repetition
 // runs the whole suite again in the same process, as go test does for plain
-// tests. In go test's output (-v, -json) each spec with a VirtualTime node
+// tests, with the next random seed unless -ginkgo.seed is given (as
+// ginkgo --repeat does; each run prints its seed). Keep specs and setup nodes
+// inside containers: Ginkgo keeps only containers and suite nodes for a
+// second run, and RunSpecs fails a repetition that lost a node the first run
+// ran. In go test's output (-v, -json) each spec with a VirtualTime node
 // is a subtest of t that passes, fails or is skipped as the spec was; a spec
 // whose subtest go test's -run or -skip excludes is skipped.
 func RunSpecs(t *testing.T, description string, args ...any) bool {
@@ -82,6 +88,8 @@ func RunSpecs(t *testing.T, description string, args ...any) bool {
 	defer func() { ginkgoSuiteDidRun = false }()
 	runs.Lock()
 	runs.current = map[string]ranSpec{}
+	args = nextSeed(args, runs.n)
+	runs.n++
 	runs.Unlock()
 	passed := ginkgo.RunSpecs(t, description, args...)
 	if err := checkRepeatedRun(); err != nil {
@@ -89,6 +97,35 @@ func RunSpecs(t *testing.T, description string, args ...any) bool {
 		passed = false
 	}
 	return passed
+}
+
+// nextSeed returns the arguments for run n (from 0) of the suite in this
+// process: from the second run on, unless -ginkgo.seed was given, with a
+// SuiteConfig whose random seed is the first run's plus n, so that each
+// repetition runs the specs in another order. Callers hold runs.
+func nextSeed(args []any, n int) []any {
+	i := slices.IndexFunc(args, func(a any) bool { _, ok := a.(types.SuiteConfig); return ok })
+	cfg, _ := ginkgo.GinkgoConfiguration()
+	if i >= 0 {
+		cfg = args[i].(types.SuiteConfig)
+	}
+	if n == 0 {
+		runs.seed = cfg.RandomSeed
+		return args
+	}
+	seedSet := false
+	flag.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "ginkgo.seed" })
+	if seedSet {
+		return args
+	}
+	cfg.RandomSeed = runs.seed + int64(n)
+	args = slices.Clone(args)
+	if i >= 0 {
+		args[i] = cfg
+	} else {
+		args = append(args, cfg)
+	}
+	return args
 }
 
 // recordSpec records what the spec of r ran in the current run.
