@@ -32,7 +32,7 @@ unit:
 ## Only the Test functions that start the suites run (-test.run): `unit` has run the plain tests and Examples,
 ## and the ginkgo CLI does not show their output from parallel processes.
 GINKGO_DIRS = $(sort $(dir $(shell grep -rl --include=*_test.go -e RunSpecs[[:punct:]]t . | grep -v /testdata/)))
-GINKGO_TESTS = $(shell grep -h -B1 -e RunSpecs[[:punct:]]t $(addsuffix *_test.go,$(GINKGO_DIRS)) | grep -o 'func Test[[:alnum:]_]*' | cut -c6- | sort -u | paste -sd'|')
+GINKGO_TESTS = $(shell awk '/^func Test/ { name = $$2; sub(/[^[:alnum:]_].*/, "", name) } /RunSpecs[[:punct:]]t/ { print name }' $(addsuffix *_test.go,$(GINKGO_DIRS)) | sort -u | paste -sd'|')
 ginkgo-parallel:
 	out="$$(mktemp -d)" && trap 'rm -rf "$$out"' EXIT && \
 	$(GINKGO) -p --procs=2 --race --timeout=4m --json-report=report.json --output-dir="$$out" $(GINKGO_DIRS) -- -test.run='^($(GINKGO_TESTS))$$' && \

@@ -69,8 +69,9 @@ func check(reports []types.Report, dirs []string, procs int) (string, error) {
 		}
 		r, ok := bySuite[abs]
 		if !ok {
-			errs = append(errs, fmt.Errorf("ginkgocheck: %s is not in Ginkgo's report: the ginkgo CLI did not run it as a Ginkgo suite "+
-				"(it recognises one by an import of github.com/onsi/ginkgo/v2 in a _test.go file; add `_ \"github.com/onsi/ginkgo/v2\"` to the suite file)", dir))
+			errs = append(errs, fmt.Errorf("ginkgocheck: %s is not in Ginkgo's report: either the ginkgo CLI did not run it as a Ginkgo suite "+
+				"(it recognises one by an import of github.com/onsi/ginkgo/v2 in a _test.go file; add `_ \"github.com/onsi/ginkgo/v2\"` to the suite file) "+
+				"or its Test function did not run", dir))
 			continue
 		}
 		ran, used := 0, map[int]bool{}

@@ -35,7 +35,7 @@ func TestCheck(t *testing.T) {
 		}, ""},
 		{"a suite the ginkgo CLI ran as plain go test is missing", []types.Report{
 			suiteReport(t, "a", 2, passed),
-		}, "b is not in Ginkgo's report: the ginkgo CLI did not run it as a Ginkgo suite"},
+		}, "b is not in Ginkgo's report: either the ginkgo CLI did not run it as a Ginkgo suite"},
 		{"a suite ran serially", []types.Report{
 			suiteReport(t, "a", 2, passed), suiteReport(t, "b", 1, passed),
 		}, "b ran with 1 process(es), want 2"},
