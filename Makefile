@@ -26,10 +26,17 @@ lint:
 unit:
 	$(GO) test -race -count=1 -timeout 240s $(PKGS)
 
-## ginkgo-parallel: runs every Ginkgo suite again with -p, proving no state is shared between processes.
+## ginkgo-parallel: runs every Ginkgo suite again with -p, proving no state is shared between processes;
+## ginkgocheck then reads the run's JSON report and fails unless every suite ran, on 2 processes, with specs
+## (the ginkgo CLI silently runs a package it does not recognise as a Ginkgo suite as a plain go test).
+## Only the Test functions that start the suites run (-test.run): `unit` has run the plain tests and Examples,
+## and the ginkgo CLI does not show their output from parallel processes.
 GINKGO_DIRS = $(sort $(dir $(shell grep -rl --include=*_test.go -e RunSpecs[[:punct:]]t . | grep -v /testdata/)))
+GINKGO_TESTS = $(shell awk '/^func Test/ { name = $$2; sub(/[^[:alnum:]_].*/, "", name) } /RunSpecs[[:punct:]]t/ { print name }' $(addsuffix *_test.go,$(GINKGO_DIRS)) | sort -u | paste -sd'|')
 ginkgo-parallel:
-	$(GINKGO) -p --procs=2 --race --timeout=4m $(GINKGO_DIRS)
+	out="$$(mktemp -d)" && trap 'rm -rf "$$out"' EXIT && \
+	$(GINKGO) -p --procs=2 --race --timeout=4m --json-report=report.json --output-dir="$$out" $(GINKGO_DIRS) -- -test.run='^($(GINKGO_TESTS))$$' && \
+	$(GO) run ./internal/ginkgocheck -procs 2 "$$out/report.json" $(GINKGO_DIRS)
 
 ## demo: the main job on the embedded default scenario.
 demo:

@@ -2,11 +2,13 @@ package apitest
 
 import (
 	"context"
+	"fmt"
 	"sync"
-
-	"github.com/onsi/ginkgo/v2"
 	"testing"
 	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 )
 
 type bubbleKey struct{}
@@ -20,6 +22,52 @@ type bubble struct {
 	t       *testing.T
 	virtual bool // a testing/synctest bubble (false: a plain test in real time)
 	ginkgo  bool // run by VirtualTime inside a Ginkgo spec
+
+	entries []reportEntry // report entries added inside the bubble, for VirtualTime to add when it ends
+}
+
+// reportEntry is a Ginkgo report entry added inside a VirtualTime bubble.
+// Ginkgo stamps an entry with time.Now(), which inside a bubble is the fake
+// clock (2000-01-01 plus the virtual time elapsed), so such entries would
+// sort wrongly against the rest of the report; VirtualTime adds them when the
+// bubble has ended, with wall-clock time, and the text says when they
+// happened in virtual time.
+type reportEntry struct {
+	name    string
+	where   types.CodeLocation
+	value   string
+	virtual time.Duration // virtual time elapsed in the bubble when it was added
+}
+
+// addReportEntry adds a Ginkgo report entry, visible when the spec fails or
+// with -v, located at where: at once in real time, at the end of the bubble
+// (see reportEntry) when b is a VirtualTime bubble.
+func addReportEntry(b *bubble, name string, where types.CodeLocation, value string) {
+	if b == nil || !b.ginkgo {
+		ginkgo.AddReportEntry(name, ginkgo.ReportEntryVisibilityFailureOrVerbose, where, value)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.entries = append(b.entries, reportEntry{name: name, where: where, value: value, virtual: time.Since(bubbleEpoch)})
+}
+
+// bubbleEpoch is where the fake clock of every testing/synctest bubble
+// starts.
+var bubbleEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// addReportEntries adds the report entries of an ended bubble, stamped with
+// the wall clock.
+func (b *bubble) addReportEntries() {
+	b.mu.Lock()
+	entries := b.entries
+	b.entries = nil
+	b.mu.Unlock()
+	now := time.Now()
+	for _, e := range entries {
+		ginkgo.AddReportEntry(e.name, ginkgo.ReportEntryVisibilityFailureOrVerbose, e.where, now,
+			fmt.Sprintf("%s\n(offsets are virtual time; this entry was added at +%s of it)", e.value, e.virtual))
+	}
 }
 
 // Context returns a context for plain go test users: it is t.Context() and
@@ -39,7 +87,7 @@ func Context(t *testing.T) context.Context {
 // testing/synctest bubble, whose fake clock starts at midnight UTC on
 // 2000-01-01; a real clock is decades past that.
 func inBubble() bool {
-	return time.Now().Before(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
+	return time.Now().Before(bubbleEpoch.AddDate(1, 0, 0))
 }
 
 // bubbleFrom returns the bubble ctx belongs to, or nil.

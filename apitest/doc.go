@@ -5,6 +5,8 @@
 // with [VirtualTime] runs inside a testing/synctest bubble, so every wait
 // (backoff, Retry-After, attempt timeouts, server delays) takes no wall time:
 //
+//	import _ "github.com/onsi/ginkgo/v2" // in the suite file: how the ginkgo CLI recognises a suite
+//
 //	func TestUsers(t *testing.T) { apitest.RunSpecs(t, "users client") }
 //
 //	var _ = Describe("users client", apitest.VirtualTime, func() {
@@ -42,7 +44,11 @@
 //   - Handlers and goroutines must honour their contexts: a goroutine still
 //     blocked when the body returns fails the spec as a deadlock, naming it.
 //   - Timers that fire at the same virtual instant run in no fixed order.
-//   - Select specs with -ginkgo.focus, not go test's -run.
+//   - Each spec with VirtualTime nodes is a subtest that passes, fails or is
+//     skipped as the spec did. go test's -run selects among them (the specs
+//     it excludes are skipped); -ginkgo.focus selects among all specs.
+//   - go test -count=N runs the suite N times; keep specs and setup nodes
+//     inside containers, which is all Ginkgo keeps for a second run.
 //
 // Fixtures share nothing between specs or processes: suites run under
 // ginkgo -p unchanged.

@@ -31,6 +31,7 @@ type Fixture struct {
 	policy    retryclient.Policy
 	owner     *bubble // the bubble or test that created the fixture; nil under Ginkgo in real time
 	tcp       bool
+	where     types.CodeLocation // the caller of New, where report entries point
 
 	mu       sync.Mutex
 	attempts retryclient.Timeline
@@ -139,7 +140,7 @@ func New(ctx context.Context, s *faultinject.Scenario, opts ...Option) *Fixture 
 	if cfg.leakCheck && !virtual {
 		snapshot = gleak.Goroutines()
 	}
-	fx := &Fixture{scenario: s, policy: cfg.policy, owner: owner, tcp: cfg.tcp}
+	fx := &Fixture{scenario: s, policy: cfg.policy, owner: owner, tcp: cfg.tcp, where: types.NewCodeLocation(1)}
 	if cfg.tcp {
 		fx.server = faultinject.NewServer(s, cfg.serverOptions...)
 	} else {
@@ -303,7 +304,7 @@ func (fx *Fixture) Close() {
 	fx.transport.CloseIdleConnections()
 	fx.server.Close()
 	if fx.owner != nil && fx.owner.ginkgo || fx.owner == nil && !fx.standalone {
-		ginkgo.AddReportEntry("retrylab timeline", ginkgo.ReportEntryVisibilityFailureOrVerbose, fx.GomegaString())
+		addReportEntry(fx.owner, "retrylab timeline", fx.where, fx.GomegaString())
 	}
 }
 

@@ -21,8 +21,15 @@ import (
 //
 // VirtualTime is experimental: Ginkgo has no native synctest support, so it is
 // a bridge built on [ginkgo.AroundNode] and needs the suite to be started with
-// [RunSpecs]. Each decorated node runs as a subtest of the suite's *testing.T
-// with its own bubble:
+// [RunSpecs]. A spec with VirtualTime nodes is a subtest of the suite's
+// *testing.T, named after the spec's full text, that passes, fails or is
+// skipped as the spec did (so go test -v and -json, and the tools built on
+// them, show each spec's result); each decorated node of the spec runs in that
+// subtest, in a bubble of its own. A spec whose subtest go test's -run or -skip
+// excludes is skipped, with the reason; select specs with -ginkgo.focus to
+// filter without subtests. Report entries added in a bubble (the fixture's
+// timeline) are added when the bubble ends, stamped with the wall clock; their
+// text gives virtual times.
 //
 //   - The body must take a context.Context and use it, never a SpecContext
 //     captured elsewhere: the context it receives has the bubble's Done, Err
@@ -50,31 +57,172 @@ var VirtualTime = ginkgo.AroundNode(runInBubble)
 // runs nodes one at a time per process), or nil.
 var activeBubble atomic.Pointer[bubble]
 
+// currentSpec is the subtest of the spec running in this process, from its
+// first VirtualTime node until the spec's report (see endSpecRun).
+var currentSpec atomic.Pointer[specRun]
+
+// specRun is the subtest of the suite's *testing.T that stands for one spec
+// in go test's output (-v, -json): it runs the spec's VirtualTime nodes, each
+// in its own bubble, and once the spec has ended it passes, fails or skips
+// as the spec did, so CI test views show what Ginkgo reports.
+type specRun struct {
+	name    string // the subtest's full name, for messages
+	nodes   chan func(*testing.T)
+	end     chan types.SpecReport // the spec's final report (buffered)
+	done    chan struct{}         // closed when the subtest has returned
+	started bool                  // false: go test's -run or -skip excluded the subtest
+	busy    atomic.Bool           // a node is running in the subtest
+}
+
+// startSpecRun starts the subtest named name of t in a goroutine of its own
+// (t.Run blocks until the subtest ends, which is only after the spec's last
+// node) and reports whether go test let it run.
+func startSpecRun(t *testing.T, name string) *specRun {
+	sr := &specRun{
+		name:  t.Name() + "/" + name,
+		nodes: make(chan func(*testing.T)),
+		end:   make(chan types.SpecReport, 1),
+		done:  make(chan struct{}),
+	}
+	started := make(chan bool, 1)
+	go func() {
+		defer close(sr.done)
+		ran := false
+		t.Run(name, func(st *testing.T) {
+			ran = true
+			sr.name = st.Name()
+			started <- true
+			for {
+				select {
+				case f := <-sr.nodes:
+					f(st)
+				case r := <-sr.end:
+					finishSpec(st, r)
+					return
+				}
+			}
+		})
+		if !ran {
+			started <- false
+		}
+	}()
+	sr.started = <-started
+	return sr
+}
+
+// run runs f in the subtest and waits for it.
+func (sr *specRun) run(f func(*testing.T)) {
+	sr.busy.Store(true)
+	defer sr.busy.Store(false)
+	finished := make(chan struct{})
+	sr.nodes <- func(st *testing.T) {
+		defer close(finished)
+		f(st)
+	}
+	<-finished
+}
+
+// finish ends the subtest with the spec's report and waits for it to return,
+// unless a node is still running in it (one that outlived a real-time
+// SpecTimeout): then the subtest ends when that node returns.
+func (sr *specRun) finish(r types.SpecReport) {
+	if !sr.started {
+		return
+	}
+	sr.end <- r
+	if !sr.busy.Load() {
+		<-sr.done
+	}
+}
+
+// finishSpec makes st pass, fail or skip as the spec of report r did.
+func finishSpec(st *testing.T, r types.SpecReport) {
+	switch {
+	case r.State.Is(types.SpecStateFailureStates):
+		msg := r.Failure.Message
+		if r.Failure.ForwardedPanic != "" {
+			msg += ": " + r.Failure.ForwardedPanic
+		}
+		st.Errorf("the spec %s at %s: %s (Ginkgo's report has the details)", r.State, r.Failure.Location, firstLine(msg))
+	case r.State.Is(types.SpecStateSkipped):
+		st.Skipf("the spec was skipped at %s: %s", r.Failure.Location, firstLine(r.Failure.Message))
+	}
+}
+
+// firstLine returns s up to its first line break.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// endSpecRun is the suite's ReportAfterEach (registered by RunSpecs): it ends
+// the subtest of the spec that just ended.
+func endSpecRun(r types.SpecReport) {
+	recordSpec(r)
+	if sr := currentSpec.Swap(nil); sr != nil {
+		sr.finish(r)
+	}
+}
+
 func runInBubble(ctx context.Context, body func(context.Context)) {
 	defer ginkgo.GinkgoRecover()
 	t := suiteT.Load()
 	if t == nil {
-		// The body is still called so Ginkgo does not add a second failure.
+		// Ginkgo keeps this first failure; the body is not run.
 		ginkgo.Fail("apitest.VirtualTime needs the suite to be started with apitest.RunSpecs(t, ...) instead of ginkgo.RunSpecs")
 		return
 	}
 	report := ginkgo.CurrentSpecReport()
-	name := report.FullText()
-	if name == "" {
-		name = "virtual time"
+	sr := currentSpec.Load()
+	if report.LeafNodeType.Is(types.NodeTypesForSuiteLevelNodes) {
+		// BeforeSuite and friends belong to no spec: they get a subtest
+		// of their own, ended as soon as the node returns.
+		name := report.LeafNodeType.String()
+		if report.LeafNodeText != "" {
+			name += " " + report.LeafNodeText
+		}
+		sr = startSpecRun(t, name)
+		defer sr.finish(types.SpecReport{})
+		if !sr.started {
+			// -run selects specs; the suite's setup still runs, in
+			// a bubble of the suite's own *testing.T.
+			runNode(ctx, body, func(f func(*testing.T)) { f(t) })
+			return
+		}
+	} else if sr == nil {
+		name := report.FullText()
+		if name == "" {
+			name = "virtual time"
+		}
+		sr = startSpecRun(t, name)
+		currentSpec.Store(sr)
 	}
+	if !sr.started {
+		ginkgo.Skip(fmt.Sprintf("apitest.VirtualTime: go test's -run or -skip excludes this spec's subtest %q, so the spec is skipped "+
+			"(select specs with -ginkgo.focus to filter without subtests)", sr.name))
+		return
+	}
+	runNode(ctx, body, sr.run)
+}
 
+// runNode runs body in a new bubble, through run, which calls its function
+// with the *testing.T the bubble belongs to, and fails the spec when the
+// bubble failed (a deadlock, or a failure of the bubble's *testing.T).
+func runNode(ctx context.Context, body func(context.Context), run func(func(*testing.T))) {
 	var failure string
-	ran := false
-	ok := t.Run(name, func(t *testing.T) {
+	var b *bubble
+	run(func(t *testing.T) {
+		failedBefore := t.Failed()
 		defer func() {
 			if r := recover(); r != nil {
 				failure = describeBubblePanic(r)
+			} else if t.Failed() && !failedBefore {
+				failure = fmt.Sprintf("apitest.VirtualTime: the spec's bubble failed its *testing.T (a data race, or t.Error/t.Fatal inside the bubble); see test %q in the go test output", t.Name())
 			}
 		}()
 		synctest.Test(t, func(t *testing.T) {
 			defer ginkgo.GinkgoRecover()
-			b := &bubble{t: t, virtual: true, ginkgo: true}
+			b = &bubble{t: t, virtual: true, ginkgo: true}
 			activeBubble.Store(b)
 			defer func() {
 				activeBubble.CompareAndSwap(b, nil)
@@ -84,19 +232,14 @@ func runInBubble(ctx context.Context, body func(context.Context)) {
 				bubbleCtx: context.WithValue(t.Context(), bubbleKey{}, b),
 				spec:      ctx,
 			}
-			ran = true
 			body(bctx)
 		})
 	})
-	if !ran && failure == "" {
-		ginkgo.Fail(fmt.Sprintf("apitest.VirtualTime: the spec's subtest %q did not run, so neither did the spec: go test's -run or -skip excluded it. "+
-			"Select specs with -ginkgo.focus instead (or -run '^%s$')", t.Name()+"/"+name, t.Name()))
+	if b != nil {
+		b.addReportEntries()
 	}
 	if failure != "" {
 		ginkgo.Fail(failure)
-	}
-	if !ok && failure == "" {
-		ginkgo.Fail(fmt.Sprintf("apitest.VirtualTime: the spec's bubble failed its *testing.T (a data race, or t.Error/t.Fatal inside the bubble); see subtest %q in the go test output", t.Name()+"/"+name))
 	}
 }
 

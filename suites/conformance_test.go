@@ -2,17 +2,11 @@ package suites_test
 
 import (
 	"net/http"
-	"testing"
 	"time"
 
-	"github.com/retrylab/retrylab/apitest"
 	"github.com/retrylab/retrylab/retryclient"
 	"github.com/retrylab/retrylab/suites"
 )
-
-func TestSuites(t *testing.T) {
-	apitest.RunSpecs(t, "suites")
-}
 
 // retryclientSubject is retryclient's default policy, with the promise its
 // documentation makes.

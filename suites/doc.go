@@ -29,5 +29,15 @@
 // Rules are framework-free (Rule.Check returns an error), so plain go test
 // can run them inside synctest.Test, passing t.Context() (see [Rule] for
 // which contexts are safe). The suite must be started with
-// apitest.RunSpecs.
+// apitest.RunSpecs, in a file that imports Ginkgo (a blank import will do) so
+// that the ginkgo CLI recognises the package as a Ginkgo suite:
+//
+//	import (
+//		"testing"
+//
+//		_ "github.com/onsi/ginkgo/v2" // tells the ginkgo CLI this package is a Ginkgo suite
+//		"github.com/retrylab/retrylab/apitest"
+//	)
+//
+//	func TestClient(t *testing.T) { apitest.RunSpecs(t, "client") }
 package suites

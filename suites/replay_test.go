@@ -15,7 +15,7 @@ func TestChaosFailurePrintsAReplayThatWorks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a separate test binary")
 	}
-	out, err := exec.Command("go", "test", "-count=1", "./testdata/chaosreplay", "-args", "-ginkgo.no-color").CombinedOutput()
+	out, err := exec.Command("go", "test", "-count=1", "-tags", "retrylab_testdata", "./testdata/chaosreplay", "-args", "-ginkgo.no-color").CombinedOutput()
 	if err == nil {
 		t.Fatalf("a client that retries 400 passed 30 chaos sequences:\n%s", out)
 	}
@@ -29,7 +29,7 @@ func TestChaosFailurePrintsAReplayThatWorks(t *testing.T) {
 		t.Errorf("the focus %q does not quote the suite name's regexp characters", focus)
 	}
 
-	cmd := exec.Command("go", "test", "-count=1", ".", "-args", "-ginkgo.no-color", "-ginkgo.focus", focus)
+	cmd := exec.Command("go", "test", "-count=1", "-tags", "retrylab_testdata", ".", "-args", "-ginkgo.no-color", "-ginkgo.focus", focus)
 	cmd.Dir = "testdata/chaosreplay"
 	cmd.Env = append(os.Environ(), "RETRYLAB_CHAOS_SEED="+seed)
 	out, err = cmd.CombinedOutput()
@@ -37,7 +37,7 @@ func TestChaosFailurePrintsAReplayThatWorks(t *testing.T) {
 		t.Errorf("the replay did not run exactly the failing sequence %s:\n%s", seed, out)
 	}
 
-	cmd = exec.Command("go", "test", "-count=1", ".", "-args", "-ginkgo.no-color")
+	cmd = exec.Command("go", "test", "-count=1", "-tags", "retrylab_testdata", ".", "-args", "-ginkgo.no-color")
 	cmd.Dir = "testdata/chaosreplay"
 	cmd.Env = append(os.Environ(), "RETRYLAB_CHAOS_SEED=abc")
 	out, _ = cmd.CombinedOutput()

@@ -3,6 +3,8 @@ package users_test
 import (
 	"testing"
 
+	_ "github.com/onsi/ginkgo/v2" // tells the ginkgo CLI this package is a Ginkgo suite
+
 	"github.com/retrylab/retrylab/apitest"
 )
 

@@ -1,6 +1,8 @@
+//go:build retrylab_testdata
+
 // Package bridge is a Ginkgo suite whose specs fail on purpose, one way each.
-// apitest's own tests run it in a subprocess and check how each failure is
-// reported.
+// apitest's own tests run it in a subprocess (with -tags retrylab_testdata)
+// and check how each failure is reported.
 package bridge
 
 import (
@@ -41,6 +43,17 @@ var _ = Describe("failures", func() {
 
 	It("passes", apitest.VirtualTime, func(ctx context.Context) {
 		time.Sleep(time.Hour)
+	})
+})
+
+var _ = Describe("outcomes", func() {
+	It("skips", apitest.VirtualTime, func(ctx context.Context) {
+		time.Sleep(time.Second)
+		Skip("skipped on purpose")
+	})
+
+	It("fails after its bubble", apitest.VirtualTime, func(ctx context.Context) {
+		DeferCleanup(func() { Fail("a real-time cleanup fails") })
 	})
 })
 

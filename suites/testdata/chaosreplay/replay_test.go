@@ -1,11 +1,15 @@
+//go:build retrylab_testdata
+
 // Package chaosreplay runs RetryChaos against a client that retries a 400,
-// so that some sequences fail; suites' own tests run it in a subprocess and
-// check the replay line and RETRYLAB_CHAOS_SEED.
+// so that some sequences fail; suites' own tests run it in a subprocess (with
+// -tags retrylab_testdata) and check the replay line and RETRYLAB_CHAOS_SEED.
 package chaosreplay
 
 import (
 	"net/http"
 	"testing"
+
+	_ "github.com/onsi/ginkgo/v2" // tells the ginkgo CLI this package is a Ginkgo suite
 
 	"github.com/retrylab/retrylab/apitest"
 	"github.com/retrylab/retrylab/retryclient"
