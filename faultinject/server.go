@@ -21,6 +21,8 @@ type config struct {
 	logger        *slog.Logger
 	admin         bool // serve the admin API under adminPrefix
 	adminRemote   bool // answer admin requests from non-loopback clients
+	keepSecrets   bool // journal credentials verbatim
+	journalLimit  int  // most calls the journal holds; 0: no limit
 }
 
 func newConfig(opts []Option) config {
@@ -41,6 +43,24 @@ func WithAttemptHeader(name string) Option {
 // default it is discarded: the faults provoke errors on purpose.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
+}
+
+// WithSecrets keeps the values of Authorization, Proxy-Authorization,
+// Cookie and Set-Cookie in the journal. By default the journal replaces them
+// by Redacted, so that neither the admin API nor a failure message shows a
+// credential.
+func WithSecrets() Option {
+	return func(c *config) { c.keepSecrets = true }
+}
+
+// WithJournalLimit keeps at most n calls in the journal, dropping the oldest
+// (Journal.Dropped counts them), so a long-running server's journal stays
+// bounded. n <= 0 means no limit, the default of NewServer, NewPipeServer,
+// Listen and Register; `retrylab serve` keeps 100,000 by default. Each call
+// holds at most MaxJournalHeader bytes of header, so a full journal of n
+// calls takes about n × (500 B + the header kept).
+func WithJournalLimit(n int) Option {
+	return func(c *config) { c.journalLimit = max(n, 0) }
 }
 
 // Server is an HTTP server that plays a Scenario, over TCP loopback
@@ -137,7 +157,7 @@ func newServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 			IdleConnTimeout:     90 * time.Second,
 		},
 	}
-	srv.eng.Store(newEngine(s, cfg.attemptHeader))
+	srv.eng.Store(newConfiguredEngine(s, cfg))
 	errLog := log.New(io.Discard, "", 0)
 	if cfg.logger != nil {
 		errLog = slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn)
@@ -182,6 +202,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	p := s.eng.Load().dispatch(r, m)
 	defer p.call.end()
+	if p.abandoned {
+		abort() // the body was cut off: nobody waits for an answer
+	}
 	x := &exchange{
 		ctx:       r.Context(),
 		closing:   s.closing,
