@@ -23,10 +23,14 @@ type config struct {
 	adminRemote   bool // answer admin requests from non-loopback clients
 	keepSecrets   bool // journal credentials verbatim
 	journalLimit  int  // most calls the journal holds; 0: no limit
+	// TCP servers only:
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	maxConns          int // 0: defaultMaxConns
 }
 
 func newConfig(opts []Option) config {
-	c := config{attemptHeader: AttemptHeader}
+	c := config{attemptHeader: AttemptHeader, readHeaderTimeout: DefaultReadHeaderTimeout, idleTimeout: DefaultIdleTimeout}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -84,6 +88,7 @@ type Server struct {
 	hijacked  map[net.Conn]struct{} // hijacked connections not yet released
 	active    sync.WaitGroup        // connections not yet closed or hijacked, and handlers
 	connIDs   atomic.Uint64
+	guard     *guardedListener // caps a TCP server's connections; nil for pipes
 }
 
 // PipeURL is the URL of every pipe server. Requests reach a pipe server only
@@ -104,9 +109,10 @@ func NewServer(s *Scenario, opts ...Option) *Server {
 }
 
 // newTCPServer serves s on the TCP listener ln, with a transport whose
-// dialer plays the refuse fault.
+// dialer plays the refuse fault, under the connection timeouts and cap
+// (WithConnTimeouts, WithMaxConns).
 func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
-	srv := newServer(s, ln, opts)
+	srv := newServer(s, ln, opts, true)
 	srv.URL = "http://" + ln.Addr().String()
 	var d net.Dialer
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -126,7 +132,7 @@ func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 // NewPipeServer panics if s does not validate.
 func NewPipeServer(s *Scenario, opts ...Option) *Server {
 	ln := newPipeListener()
-	srv := newServer(s, ln, opts)
+	srv := newServer(s, ln, opts, false)
 	srv.URL = PipeURL
 	srv.pipe = true
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -143,10 +149,13 @@ type connKey struct{}
 // connInfo identifies a server connection and counts its requests.
 type connInfo struct {
 	id     uint64
+	conn   net.Conn
 	served atomic.Int64
 }
 
-func newServer(s *Scenario, ln net.Listener, opts []Option) *Server {
+// newServer starts serving s on ln; tcp adds the defences against hostile
+// clients (header and idle timeouts, a connection cap).
+func newServer(s *Scenario, ln net.Listener, opts []Option, tcp bool) *Server {
 	cfg := newConfig(opts)
 	srv := &Server{
 		cfg:       cfg,
@@ -165,17 +174,30 @@ func newServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 	srv.srv = &http.Server{
 		Handler:  http.HandlerFunc(srv.serve),
 		ErrorLog: errLog,
-		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, &connInfo{id: srv.connIDs.Add(1)})
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, &connInfo{id: srv.connIDs.Add(1), conn: c})
 		},
-		ConnState: func(_ net.Conn, st http.ConnState) {
+		ConnState: func(c net.Conn, st http.ConnState) {
 			switch st {
 			case http.StateNew:
 				srv.active.Add(1)
 			case http.StateClosed, http.StateHijacked:
+				if srv.guard != nil {
+					srv.guard.gone(c)
+				}
 				srv.active.Done()
 			}
 		},
+	}
+	if tcp {
+		srv.srv.ReadHeaderTimeout = cfg.readHeaderTimeout
+		srv.srv.IdleTimeout = cfg.idleTimeout
+		maxConns := cfg.maxConns
+		if maxConns <= 0 {
+			maxConns = defaultMaxConns()
+		}
+		srv.guard = newGuardedListener(ln, maxConns)
+		ln = srv.guard
 	}
 	go func() {
 		defer close(srv.serveDone)
@@ -191,12 +213,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// of hijacked connections.
 	s.active.Add(1)
 	defer s.active.Done()
+	ci, _ := r.Context().Value(connKey{}).(*connInfo)
+	if s.guard != nil && ci != nil {
+		// A connection inside a request is never closed to make room.
+		s.guard.enter(ci.conn)
+		defer s.guard.leave(ci.conn)
+	}
 	if s.cfg.admin && strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return
 	}
 	m := readBody(r)
-	if ci, ok := r.Context().Value(connKey{}).(*connInfo); ok {
+	if ci != nil {
 		m.connID = ci.id
 		m.reused = ci.served.Add(1) > 1
 	}
