@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -299,14 +298,4 @@ func TestMalformedRequestLinesRefused(t *testing.T) {
 	if resp, _ := mustGet(t, srv.Client(), srv.URL+"/x"); resp.StatusCode != 200 {
 		t.Errorf("after the malformed requests: %d", resp.StatusCode)
 	}
-}
-
-// fdCount returns the number of open descriptors of the process, -1 where
-// /proc/self/fd is not available.
-func fdCount() int {
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(fds)
 }
