@@ -79,7 +79,7 @@ const MaxJournalValue = 1024
 
 // MaxJournalHeader is the most bytes of request header ("Name: value" lines,
 // in name order) the journal keeps per call; the lines past it are left out.
-const MaxJournalHeader = 8 << 10
+const MaxJournalHeader = 4 << 10
 
 // Redacted replaces, in the journal, the values of the headers that carry
 // credentials: Authorization, Proxy-Authorization, Cookie and Set-Cookie,
