@@ -127,23 +127,32 @@ type entry struct {
 // MaxJournalHeader (in name order, so the cut is deterministic); cut says
 // whether anything was cut or left out.
 func packHeader(h http.Header, keepSecrets bool) (packed string, cut bool) {
+	// Usually the header fits, and map order will do.
+	if packed, cut, fits := packLines(h, nil, keepSecrets); fits {
+		return packed, cut
+	}
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	packed, _, _ = packLines(h, names, keepSecrets)
+	return packed, true
+}
+
+// packLines packs the lines of h, in the order of names (nil: map order),
+// up to MaxJournalHeader bytes; fits says none was left out.
+func packLines(h http.Header, names []string, keepSecrets bool) (packed string, cut, fits bool) {
 	n := 0
 	for k, vs := range h {
 		for _, v := range vs {
 			n += len(k) + min(len(v), MaxJournalValue+len("…")) + 3
 		}
 	}
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	if len(names) > 1 {
-		slices.Sort(names)
-	}
 	var b strings.Builder
 	b.Grow(min(n, MaxJournalHeader))
-	for _, k := range names {
-		for _, v := range h[k] {
+	line := func(k string, vs []string) bool {
+		for _, v := range vs {
 			if !keepSecrets && isSecret(k) {
 				v = Redacted
 			}
@@ -151,15 +160,29 @@ func packHeader(h http.Header, keepSecrets bool) (packed string, cut bool) {
 			v, c := bound(v)
 			cut = cut || c
 			if b.Len()+len(k)+len(v)+3 > MaxJournalHeader {
-				return b.String(), true
+				return false
 			}
 			b.WriteString(k)
 			b.WriteString(": ")
 			b.WriteString(v)
 			b.WriteByte('\n')
 		}
+		return true
 	}
-	return b.String(), cut
+	if names == nil {
+		for k, vs := range h {
+			if !line(k, vs) {
+				return "", cut, false
+			}
+		}
+	} else {
+		for _, k := range names {
+			if !line(k, h[k]) {
+				return b.String(), true, false
+			}
+		}
+	}
+	return b.String(), cut, true
 }
 
 // bound cuts s to MaxJournalValue bytes, at a UTF-8 boundary, marking the
