@@ -22,7 +22,8 @@ func TestJournalRedactsCredentials(t *testing.T) {
 		req.Header.Set("Proxy-Authorization", "Basic cHJveHk6cHc=")
 		req.Header.Add("Cookie", "session=abc")
 		req.Header.Add("Cookie", "csrf=def")
-		req.Header["set-cookie"] = []string{"odd=1"} // not canonical: httpmock keeps it so
+		// A non-canonical name, which httpmock passes on as is, is redacted too.
+		req.Header[strings.ToLower("Set-Cookie")] = []string{"odd=1"}
 		req.Header.Set("X-Trace", "t-1")
 		resp, err := c.Do(req)
 		if err != nil {
@@ -33,19 +34,19 @@ func TestJournalRedactsCredentials(t *testing.T) {
 	forEachFrontEnd(t, s, func(t *testing.T, fe frontEnd) {
 		send(t, fe.client, fe.url)
 		h := lastCall(t, fe.journal).Header
-		for _, k := range []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"} {
-			vs := h.Values(k)
-			if k == "Set-Cookie" && len(vs) == 0 {
-				vs = h["set-cookie"]
-			}
-			if len(vs) == 0 {
-				t.Errorf("%s missing from the journal: %v", k, h)
-			}
-			for _, v := range vs {
-				if v != Redacted {
-					t.Errorf("%s journaled as %q, want %q", k, v, Redacted)
+		found := map[string]int{}
+		for k, vs := range h {
+			if isSecret(k) {
+				found[http.CanonicalHeaderKey(k)] += len(vs)
+				for _, v := range vs {
+					if v != Redacted {
+						t.Errorf("%s journaled as %q, want %q", k, v, Redacted)
+					}
 				}
 			}
+		}
+		if len(found) != 4 || found["Cookie"] != 2 {
+			t.Errorf("secret headers journaled: %v", found)
 		}
 		if h.Get("X-Trace") != "t-1" {
 			t.Errorf("X-Trace = %q", h.Get("X-Trace"))
