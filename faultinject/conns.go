@@ -19,14 +19,18 @@ const (
 	// has arrived, and a TCP server sets no write timeout.
 	DefaultReadHeaderTimeout = 10 * time.Second
 	// DefaultIdleTimeout is how long a TCP server keeps an idle keep-alive
-	// connection open waiting for its next request.
+	// connection open waiting for its next request, and how long it waits
+	// for the next bytes of a request body: a client that stops sending in
+	// the middle of an upload is let go (the call is journaled as
+	// abandoned). A slow upload that keeps moving is not cut.
 	DefaultIdleTimeout = 2 * time.Minute
 )
 
 // WithConnTimeouts sets how long a TCP server waits for a request's header
 // (default DefaultReadHeaderTimeout) and for the next request on an idle
-// connection (default DefaultIdleTimeout). A duration <= 0 keeps the
-// default. Neither bounds a scripted hang, delay or slow body.
+// connection or the next bytes of a request body (default
+// DefaultIdleTimeout). A duration <= 0 keeps the default. Neither bounds a
+// scripted hang, delay or slow body.
 func WithConnTimeouts(readHeader, idle time.Duration) Option {
 	return func(c *config) {
 		if readHeader > 0 {

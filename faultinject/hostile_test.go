@@ -131,36 +131,75 @@ func TestConnCapMakesRoomForNewClients(t *testing.T) {
 }
 
 // TestScriptedWaitsOutlastConnTimeouts: the header and idle timeouts never
-// cut a scripted hang, delay or slow body, however long.
+// cut a scripted hang, delay or slow body, however long, nor an upload that
+// keeps moving.
 func TestScriptedWaitsOutlastConnTimeouts(t *testing.T) {
 	s := mustBuild(t, NewScenario("long").
-		Route("GET /hang", Hang().For(300*time.Millisecond).Respond(200).Body("late")).
-		Route("GET /delay", Status(200).Delay(300*time.Millisecond).Body("late")).
-		Route("GET /slow", SlowBody().Respond(200).Body("late").Chunk(1).Every(100*time.Millisecond)))
-	srv := NewServer(s, WithConnTimeouts(50*time.Millisecond, 50*time.Millisecond))
+		Route("GET /hang", Hang().For(500*time.Millisecond).Respond(200).Body("late")).
+		Route("GET /delay", Status(200).Delay(500*time.Millisecond).Body("late")).
+		Route("GET /slow", SlowBody().Respond(200).Body("late!").Chunk(1).Every(100*time.Millisecond)).
+		Route("POST /upload", Status(201)))
+	srv := NewServer(s, WithConnTimeouts(50*time.Millisecond, 300*time.Millisecond))
 	defer srv.Close()
+	var wg sync.WaitGroup
 	for _, path := range []string{"/hang", "/delay", "/slow"} {
-		resp, body := mustGet(t, srv.Client(), srv.URL+path)
-		if resp.StatusCode != 200 || string(body) != "late" {
-			t.Errorf("%s: %d %q", path, resp.StatusCode, body)
-		}
+		wg.Go(func() {
+			resp, body, err := get(t, srv.Client(), srv.URL+path)
+			if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(string(body), "late") {
+				t.Errorf("%s: %v %q", path, err, body)
+			}
+		})
 	}
-	// A slow upload is not cut either.
+	// An upload of 6 parts 100ms apart takes longer than the idle timeout,
+	// but never pauses that long.
 	pr, pw := io.Pipe()
-	go func() {
-		for range 4 {
-			time.Sleep(100 * time.Millisecond)
+	wg.Go(func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for range 6 {
+			<-tick.C
 			pw.Write([]byte("part"))
 		}
 		pw.Close()
-	}()
-	resp, err := srv.Client().Post(srv.URL+"/hang", "text/plain", pr)
+	})
+	resp, err := srv.Client().Post(srv.URL+"/upload", "text/plain", pr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if c := lastCall(t, srv.Journal()); c.BodyLen != 16 || c.Abandoned() {
-		t.Errorf("slow upload: %+v", c)
+	wg.Wait()
+	for _, c := range srv.Journal().Calls() {
+		if c.Outcome != "" || c.Abandoned() || c.Path == "/upload" && (c.BodyLen != 24 || c.Status != 201) {
+			t.Errorf("cut short: %+v", c)
+		}
+	}
+}
+
+// TestStalledUploadIsLetGo: a client that stops sending in the middle of a
+// request body is let go after the idle timeout; the call is journaled as
+// abandoned and plays no step.
+func TestStalledUploadIsLetGo(t *testing.T) {
+	srv := NewServer(mustBuild(t, NewScenario("stall").Route("POST /upload", Status(503), Status(201))),
+		WithConnTimeouts(0, 100*time.Millisecond))
+	defer srv.Close()
+	c := dialRaw(t, srv)
+	defer c.Close()
+	fmt.Fprint(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+	if !closedByServer(c, 30*time.Second) {
+		t.Fatal("a stalled upload held its connection")
+	}
+	call := lastCall(t, srv.Journal())
+	if !call.Abandoned() || call.BodyLen != 10 || !strings.Contains(call.Outcome, "timeout") {
+		t.Errorf("journal:\n%s", srv.Journal())
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/upload", strings.NewReader("x"))
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Errorf("the first whole upload got %d, want the script's first step (503)", resp.StatusCode)
 	}
 }
 

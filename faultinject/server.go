@@ -223,7 +223,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveAdmin(w, r)
 		return
 	}
-	m := readBody(r)
+	var m meta
+	if s.guard != nil && r.Body != nil && r.Body != http.NoBody {
+		// A TCP client must keep its upload moving: each read of the body
+		// may wait up to the idle timeout. The deadline is lifted once the
+		// body is in, so nothing the script does is cut short.
+		rc := http.NewResponseController(w)
+		r.Body = &progressBody{ReadCloser: r.Body, rc: rc, idle: s.cfg.idleTimeout}
+		m = readBody(r)
+		rc.SetReadDeadline(time.Time{})
+	} else {
+		m = readBody(r)
+	}
 	if ci != nil {
 		m.connID = ci.id
 		m.reused = ci.served.Add(1) > 1
@@ -253,6 +264,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		abort()
 	}
 	action(p.step).serve(x)
+}
+
+// progressBody sets the connection's read deadline before each read of a
+// request body, so that a client that stops sending mid-body is let go.
+type progressBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	return b.ReadCloser.Read(p)
 }
 
 // trackHijacked records a hijacked connection until release is called; if

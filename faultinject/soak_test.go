@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	"github.com/onsi/gomega/gleak"
 
 	"github.com/retrylab/retrylab/faultinject"
@@ -218,7 +219,6 @@ func fdCount() int {
 
 // waitFor polls cond for up to ten seconds.
 func waitFor(cond func() bool) {
-	for end := time.Now().Add(10 * time.Second); !cond() && time.Now().Before(end); {
-		time.Sleep(20 * time.Millisecond)
-	}
+	g := gomega.NewGomega(func(string, ...int) {}) // the caller checks again and reports
+	g.Eventually(cond).WithTimeout(10 * time.Second).Should(gomega.BeTrue())
 }
