@@ -164,8 +164,9 @@
 //
 // A TCP server closes connections whose request header does not arrive
 // within DefaultReadHeaderTimeout, that idle longer than DefaultIdleTimeout
-// between requests, or whose request body stalls as long, and caps its open connections (WithMaxConns), closing
-// the oldest connection outside a request to make room. It sets no read or
-// write timeout, so nothing a script does (a hang, a delay, a slow body) and
-// no upload that keeps moving is cut short.
+// between requests, or whose request body stalls as long, and caps its open
+// connections (WithMaxConns), closing the oldest connection outside a
+// request to make room. It sets no overall read or write timeout, so nothing
+// a script does (a hang, a delay, a slow body) and no upload that keeps
+// moving is cut short.
 package faultinject
