@@ -152,6 +152,12 @@ func packLines(h http.Header, names []string, keepSecrets bool) (packed string, 
 	var b strings.Builder
 	b.Grow(min(n, MaxJournalHeader))
 	line := func(k string, vs []string) bool {
+		name := k
+		if strings.ContainsAny(k, ":\n") {
+			// Not a valid name (httpmock passes any map key on): keep the
+			// packing one "Name: value" per line.
+			name = strings.NewReplacer(":", "_", "\n", "_").Replace(k)
+		}
 		for _, v := range vs {
 			if !keepSecrets && isSecret(k) {
 				v = Redacted
@@ -159,10 +165,10 @@ func packLines(h http.Header, names []string, keepSecrets bool) (packed string, 
 			v = strings.ReplaceAll(v, "\n", " ") // a line per value
 			v, c := bound(v)
 			cut = cut || c
-			if b.Len()+len(k)+len(v)+3 > MaxJournalHeader {
+			if b.Len()+len(name)+len(v)+3 > MaxJournalHeader {
 				return false
 			}
-			b.WriteString(k)
+			b.WriteString(name)
 			b.WriteString(": ")
 			b.WriteString(v)
 			b.WriteByte('\n')
