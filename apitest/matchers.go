@@ -24,9 +24,13 @@ import (
 // time). Every failure message ends with the timeline.
 
 // realTimeOvershoot is how much longer than scheduled a wait may be
-// observed on real sockets (loopback gaps overshoot by about 0.7ms at the
-// median and 4ms at p99 on a loaded 2-core machine).
-const realTimeOvershoot = 25 * time.Millisecond
+// observed on real sockets. BenchmarkRealTimeWaitOvershoot (faultinject)
+// measured loopback gaps on the shared 2-core development machine at
+// 0.55–0.65ms over the schedule at the median and 5–23ms at p99 when
+// otherwise idle, and, with the cores saturated, 1.5–7ms at the median,
+// 17–120ms at p99 and up to 170ms at worst; a matcher fails on any one wait
+// out of bounds, so it allows the saturated p99 (README, Performance).
+const realTimeOvershoot = 100 * time.Millisecond
 
 // evidence is what a matcher looks at.
 type evidence struct {
@@ -373,7 +377,7 @@ func HaveNotRetried() types.GomegaMatcher {
 // HaveWaited succeeds when the waits between consecutive attempts were
 // exactly the given durations, in order, across all requests: the client's
 // scheduled delays, or for a journal the observed gaps (exact in virtual
-// time; on a TCP fixture up to 25ms longer, never shorter).
+// time; on a TCP fixture up to 100ms longer, never shorter).
 func HaveWaited(waits ...time.Duration) types.GomegaMatcher {
 	differs := func(ev evidence) (string, bool) {
 		got, observed := ev.allWaits()
@@ -400,7 +404,7 @@ func HaveWaited(waits ...time.Duration) types.GomegaMatcher {
 
 // HaveWaitedBetween succeeds when there was at least one wait and every
 // wait between attempts lay within [lo, hi] (on a TCP fixture's journal up to
-// 25ms above hi).
+// 100ms above hi).
 func HaveWaitedBetween(lo, hi time.Duration) types.GomegaMatcher {
 	outside := func(ev evidence) string {
 		got, observed := ev.allWaits()
@@ -431,6 +435,16 @@ func HaveWaitedBetween(lo, hi time.Duration) types.GomegaMatcher {
 func tolerance(observed bool) time.Duration {
 	if observed {
 		return realTimeOvershoot
+	}
+	return 0
+}
+
+// retryAfterSlack is how much earlier than Retry-After asked the next call
+// may be observed in real time. Scheduling noise only lengthens observed
+// waits, so this need not grow with realTimeOvershoot.
+func retryAfterSlack(realTime bool) time.Duration {
+	if realTime {
+		return 50 * time.Millisecond
 	}
 	return 0
 }
@@ -508,7 +522,7 @@ func HaveHonoredRetryAfter() types.GomegaMatcher {
 	return &matcher{
 		desc: "honour Retry-After",
 		final: func(ev evidence) bool {
-			return ev.haveJrn && rules.HonoredRetryAfter(ev.calls, tolerance(ev.realTime)*2) != nil
+			return ev.haveJrn && rules.HonoredRetryAfter(ev.calls, retryAfterSlack(ev.realTime)) != nil
 		},
 		check: func(ev evidence) (string, error) {
 			if ev.haveJrn {
@@ -521,7 +535,7 @@ func HaveHonoredRetryAfter() types.GomegaMatcher {
 				if !seen {
 					return "no answer carried a Retry-After header", nil
 				}
-				tol := tolerance(ev.realTime) * 2
+				tol := retryAfterSlack(ev.realTime)
 				if err := rules.HonoredRetryAfter(ev.calls, tol); err != nil {
 					return err.Error(), nil
 				}

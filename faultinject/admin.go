@@ -1,10 +1,15 @@
 package faultinject
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,17 +23,23 @@ const maxScenarioUpload = 1 << 20
 // that drive a standalone server from another language or process. Admin
 // requests are not journaled and do not step any script:
 //
-//	GET  /__admin/journal   the journal as JSON: {"scenario": …, "calls": [...]}
+//	GET  /__admin/journal   the journal as JSON (AdminJournal), streamed;
+//	                        ?since=SEQ keeps the calls after SEQ and
+//	                        ?limit=N at most N of them, to page through it
 //	POST /__admin/reset     restart every script and empty the journal (204)
 //	GET  /__admin/scenario  the scenario's name, source and route patterns
 //	PUT  /__admin/scenario  replace the scenario with the YAML in the body;
 //	                        400 with "admin upload:LINE:COL: …" when invalid
 //
 // The API answers clients on loopback addresses only (and in-process pipe
-// clients) and refuses others with 403, unless allowRemote is true. It
-// refuses requests that carry an Origin header (a web page must not drive
-// it through the developer's loopback address), and an uploaded scenario
-// may not use body-file (it would read the server's files).
+// clients) and refuses others with 403, unless allowRemote is true. Unless
+// allowRemote, it also refuses (403) a request whose Host is neither a
+// loopback name or address (localhost, 127.0.0.0/8, [::1], any port) nor the
+// server's own address: a web page that rebinds its DNS name to 127.0.0.1
+// sends its own name as Host. It refuses requests that carry an Origin
+// header (a web page must not drive it through the developer's loopback
+// address), and an uploaded scenario may not use body-file (it would read
+// the server's files).
 func WithAdmin(allowRemote bool) Option {
 	return func(c *config) { c.admin, c.adminRemote = true, allowRemote }
 }
@@ -56,15 +67,30 @@ type AdminCall struct {
 	Status         int               `json:"status,omitempty"`
 	RetryAfter     string            `json:"retry_after,omitempty"`
 	Outcome        string            `json:"outcome,omitempty"`
+	Truncated      bool              `json:"truncated,omitempty"`
 }
 
 // AdminJournal is the body of GET /__admin/journal.
 type AdminJournal struct {
 	// Scenario is the name of the scenario being played.
 	Scenario string `json:"scenario"`
-	// Calls are the journaled calls, in order.
+	// Dropped is the number of older calls the journal no longer holds
+	// (see WithJournalLimit).
+	Dropped int `json:"dropped"`
+	// Calls are the journaled calls, in order: those after the since
+	// parameter, at most limit of them.
 	Calls []AdminCall `json:"calls"`
+	// Next is the Seq of the last call listed (since, when none is): pass it
+	// as since to get the next page.
+	Next int `json:"next"`
+	// More says the journal held calls after Next when the response ended
+	// (left out by limit, or arrived while it streamed).
+	More bool `json:"more"`
 }
+
+// adminPage is how many calls the journal endpoint copies out of the
+// journal at a time while it streams them.
+const adminPage = 256
 
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.adminRemote && !s.pipe {
@@ -73,6 +99,12 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "faultinject: the admin API answers loopback clients only", http.StatusForbidden)
 			return
 		}
+	}
+	if !s.cfg.adminRemote && !s.pipe && !s.adminHost(r.Host) {
+		// A DNS-rebinding page reaches a loopback server under its own
+		// name, which it sends as Host.
+		http.Error(w, "faultinject: the admin API answers requests to a loopback host or the server's own address only (Host "+strconv.Quote(r.Host)+")", http.StatusForbidden)
+		return
 	}
 	if r.Header.Get("Origin") != "" {
 		// A browser page must not drive the admin API through the
@@ -87,21 +119,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, "GET")
 			return
 		}
-		out := AdminJournal{Scenario: eng.sc.Name, Calls: []AdminCall{}}
-		for _, c := range eng.journal.Calls() {
-			ac := AdminCall{Seq: c.Seq, Route: c.Route, Index: c.Index, Start: c.Start, End: c.End, Method: c.Method,
-				Path: c.Path, IdempotencyKey: c.IdempotencyKey, Attempt: c.Attempt, BodyLen: c.BodyLen,
-				BodySHA256: c.BodySHA256, ConnID: c.ConnID, Reused: c.Reused, Action: c.Action, Chaos: c.Chaos,
-				Status: c.Status, RetryAfter: c.RetryAfter, Outcome: c.Outcome}
-			if len(c.Header) > 0 {
-				ac.Header = map[string]string{}
-				for k := range c.Header {
-					ac.Header[k] = c.Header.Get(k)
-				}
-			}
-			out.Calls = append(out.Calls, ac)
-		}
-		writeJSON(w, http.StatusOK, out)
+		s.serveJournal(w, r, eng)
 	case adminPrefix + "reset":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, "POST")
@@ -138,6 +156,101 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "faultinject: unknown admin endpoint "+r.URL.Path+" (journal, reset, scenario)", http.StatusNotFound)
 	}
+}
+
+// adminHost reports whether host (a request's Host) names a loopback
+// address, localhost, or the server's own listening address.
+func (s *Server) adminHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	if own := strings.TrimPrefix(s.URL, "http://"); strings.EqualFold(host, own) {
+		return true
+	}
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		name = host[1 : len(host)-1]
+	}
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		return true // RFC 6761: localhost names resolve to loopback only
+	}
+	a, err := netip.ParseAddr(name)
+	return err == nil && a.Zone() == "" && a.Unmap().IsLoopback()
+}
+
+// serveJournal streams the journal as an AdminJournal, a page of calls at
+// a time, so that neither the journal nor the JSON is copied whole.
+func (s *Server) serveJournal(w http.ResponseWriter, r *http.Request, eng *engine) {
+	since, limit := 0, 0
+	for _, p := range []struct {
+		name string
+		v    *int
+	}{{"since", &since}, {"limit", &limit}} {
+		if q := r.URL.Query().Get(p.name); q != "" {
+			n, err := strconv.Atoi(q)
+			if err != nil || n < 0 {
+				http.Error(w, "faultinject: journal: "+p.name+" must be a whole number ≥ 0, got "+strconv.Quote(q), http.StatusBadRequest)
+				return
+			}
+			*p.v = n
+		}
+	}
+	j := eng.journal
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	enc := json.NewEncoder(bw)
+	name, _ := json.Marshal(eng.sc.Name)
+	fmt.Fprintf(bw, "{\"scenario\": %s,\n\"dropped\": %d,\n\"calls\": [", name, j.Dropped())
+	// Calls that arrive while the response streams are left for the next
+	// page: a busy server must not keep the response going forever.
+	last := j.lastSeq()
+	next, sent := since, 0
+	for next < last {
+		n := min(adminPage, last-next)
+		if limit > 0 {
+			n = min(n, limit-sent)
+		}
+		if n <= 0 {
+			break
+		}
+		page := j.CallsAfter(next, n)
+		if len(page) == 0 {
+			break // reset meanwhile
+		}
+		for _, c := range page {
+			if sent > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n")
+			if err := enc.Encode(adminCall(c)); err != nil {
+				return // the client went away
+			}
+			sent++
+			next = c.Seq
+		}
+	}
+	more := j.lastSeq() > next
+	fmt.Fprintf(bw, "],\n\"next\": %d,\n\"more\": %t}\n", next, more)
+	bw.Flush()
+}
+
+// adminCall converts c for the admin API.
+func adminCall(c Call) AdminCall {
+	ac := AdminCall{Seq: c.Seq, Route: c.Route, Index: c.Index, Start: c.Start, End: c.End, Method: c.Method,
+		Path: c.Path, IdempotencyKey: c.IdempotencyKey, Attempt: c.Attempt, BodyLen: c.BodyLen,
+		BodySHA256: c.BodySHA256, ConnID: c.ConnID, Reused: c.Reused, Action: c.Action, Chaos: c.Chaos,
+		Status: c.Status, RetryAfter: c.RetryAfter, Outcome: c.Outcome, Truncated: c.Truncated}
+	if len(c.Header) > 0 {
+		ac.Header = make(map[string]string, len(c.Header))
+		for k := range c.Header {
+			ac.Header[k] = c.Header.Get(k)
+		}
+	}
+	return ac
 }
 
 type summary struct {

@@ -147,4 +147,26 @@
 // kept), connection id and reuse, action, status and Retry-After sent, and
 // how an interrupted action ended. Journal.GomegaString prints the timeline
 // Gomega shows in failure messages.
+//
+// A request whose body was cut off (the client gave up mid-upload, or the
+// connection broke) is journaled with Action "abandoned" (Call.Abandoned):
+// it plays no step, so the script is where it was, and gets no answer.
+//
+// The journal keeps no credentials and bounded headers: Authorization,
+// Proxy-Authorization, Cookie and Set-Cookie values read Redacted unless
+// WithSecrets; the path, the Idempotency-Key and each header value are cut
+// to MaxJournalValue bytes, and header lines past MaxJournalHeader bytes per
+// call are left out (Call.Truncated). WithJournalLimit makes it a ring of
+// the most recent calls (Journal.Dropped counts the rest; Journal.CallsAfter
+// pages through it).
+//
+// # Hostile clients
+//
+// A TCP server closes connections whose request header does not arrive
+// within DefaultReadHeaderTimeout, that idle longer than DefaultIdleTimeout
+// between requests, or whose request body stalls as long, and caps its open
+// connections (WithMaxConns), closing the oldest connection outside a
+// request to make room. It sets no overall read or write timeout, so nothing
+// a script does (a hang, a delay, a slow body) and no upload that keeps
+// moving is cut short.
 package faultinject

@@ -21,6 +21,7 @@ type engine struct {
 	patterns      []string
 	unmatched     int
 	attemptHeader string
+	keepSecrets   bool // journal credentials verbatim (WithSecrets)
 	journal       *Journal
 
 	mu       sync.Mutex
@@ -62,6 +63,14 @@ func newEngine(s *Scenario, attemptHeader string) *engine {
 		e.patterns = append(e.patterns, r.Pattern)
 	}
 	e.reset()
+	return e
+}
+
+// newConfiguredEngine is newEngine with the journal options of cfg.
+func newConfiguredEngine(s *Scenario, cfg config) *engine {
+	e := newEngine(s, cfg.attemptHeader)
+	e.keepSecrets = cfg.keepSecrets
+	e.journal.limit = cfg.journalLimit
 	return e
 }
 
@@ -157,6 +166,7 @@ func (e *engine) refuseDial() bool {
 type meta struct {
 	bodyLen int64
 	bodySum string
+	bodyErr error // the body was cut off: the call is abandoned
 	connID  uint64
 	reused  bool
 }
@@ -164,15 +174,16 @@ type meta struct {
 // emptySHA256 is the SHA-256 of no bytes.
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-// readBody consumes and hashes r's body, keeping none of it.
+// readBody consumes and hashes r's body, keeping none of it. A body that
+// ends in an error (cut off by the client or the connection) sets bodyErr.
 func readBody(r *http.Request) meta {
 	if r.Body == nil || r.Body == http.NoBody {
 		return meta{bodySum: emptySHA256}
 	}
 	h := sha256.New()
-	n, _ := io.Copy(h, r.Body)
+	n, err := io.Copy(h, r.Body)
 	r.Body.Close()
-	return meta{bodyLen: n, bodySum: hex.EncodeToString(h.Sum(nil))}
+	return meta{bodyLen: n, bodySum: hex.EncodeToString(h.Sum(nil)), bodyErr: err}
 }
 
 // plan is what the engine decided for one request.
@@ -181,30 +192,47 @@ type plan struct {
 	call      *callHandle
 	start     time.Time
 	closeConn bool
+	// abandoned says the request's body was cut off: the call is
+	// journaled, no step was consumed and no answer is due (step is nil).
+	abandoned bool
 }
 
 // dispatch matches r to a route, steps its script (or lets chaos decide) and
-// journals the call.
+// journals the call. A request whose body was cut off (m.bodyErr) is
+// journaled as abandoned and steps nothing: the client never saw an answer.
 func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	_, pattern := e.mux.Handler(r)
+	header, cut := packHeader(r.Header, e.keepSecrets)
+	path, cutPath := bound(r.URL.Path)
+	key, cutKey := bound(r.Header.Get("Idempotency-Key"))
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
-	c := &entry{header: packHeader(r.Header), Call: Call{
+	c := &entry{header: header, Call: Call{
 		Start:          now,
 		Method:         r.Method,
-		Path:           r.URL.Path,
-		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		Path:           path,
+		IdempotencyKey: key,
 		BodyLen:        m.bodyLen,
 		BodySHA256:     m.bodySum,
 		ConnID:         m.connID,
 		Reused:         m.reused,
+		Truncated:      cut || cutPath || cutKey,
 	}}
 	if v := r.Header.Get(e.attemptHeader); v != "" {
 		c.Attempt, _ = strconv.Atoi(v)
 	}
 	p := &plan{start: now}
 	rs := e.routes[pattern]
+	if m.bodyErr != nil {
+		if rs != nil {
+			c.Route = pattern
+		}
+		c.Action, c.End, p.abandoned = ActionAbandoned, now, true
+		c.Outcome = fmt.Sprintf("body cut off after %d bytes: %v", m.bodyLen, m.bodyErr)
+		p.call = e.journal.add(c)
+		return p
+	}
 	if rs == nil {
 		c.Action = "unmatched"
 		p.step = e.unmatchedStep(r)

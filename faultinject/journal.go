@@ -3,9 +3,11 @@ package faultinject
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Call is the journal record of one request (or one refused dial).
@@ -21,10 +23,16 @@ type Call struct {
 	// the action finished.
 	Start, End time.Time
 	// Method and Path are the request's; both are "" for a refused dial.
+	// Path is cut to MaxJournalValue bytes.
 	Method, Path string
-	// Header is a copy of the request header.
+	// Header is a copy of the request header, bounded and redacted: each
+	// value is cut to MaxJournalValue bytes, header lines past
+	// MaxJournalHeader bytes per call are left out (in name order), and the
+	// values of the SecretHeaders are replaced by Redacted unless the server
+	// was built WithSecrets.
 	Header http.Header
-	// IdempotencyKey is the request's Idempotency-Key header.
+	// IdempotencyKey is the request's Idempotency-Key header (cut to
+	// MaxJournalValue bytes).
 	IdempotencyKey string
 	// Attempt is the integer value of the attempt header, 0 if absent.
 	Attempt int
@@ -37,7 +45,10 @@ type Call struct {
 	ConnID uint64
 	Reused bool
 	// Action is what the server did: "respond", a fault word such as
-	// "hang" or "reset", or "unmatched".
+	// "hang" or "reset", "unmatched", or "abandoned" for a request whose
+	// body was cut off (the client gave up or the connection broke
+	// mid-upload). An abandoned call consumed no script step and got no
+	// answer; BodyLen and BodySHA256 describe the part that arrived.
 	Action string
 	// Chaos says the action was chosen by chaos rather than by the script.
 	Chaos bool
@@ -46,15 +57,55 @@ type Call struct {
 	// RetryAfter is the Retry-After header value sent, "" if none.
 	RetryAfter string
 	// Outcome notes how the action ended when it did not run to completion,
-	// such as "client gone" or "server closed"; "" otherwise.
+	// such as "client gone" or "server closed", or why an abandoned body
+	// ended; "" otherwise.
 	Outcome string
+	// Truncated says the journal cut the path, a header value or the
+	// Idempotency-Key, or left header lines out, to keep within its bounds.
+	Truncated bool
 }
 
-// Journal records the calls a server or responder received, in order. A
-// Journal is safe for concurrent use.
+// ActionAbandoned is the Call.Action of a request whose body was cut off.
+const ActionAbandoned = "abandoned"
+
+// Abandoned reports whether the request's body was cut off before the server
+// had all of it, so the call was journaled with Action ActionAbandoned and
+// played no step.
+func (c Call) Abandoned() bool { return c.Action == ActionAbandoned }
+
+// MaxJournalValue is the most bytes the journal keeps of a request path, an
+// Idempotency-Key or one header value; longer ones are cut and end in "…".
+const MaxJournalValue = 1024
+
+// MaxJournalHeader is the most bytes of request header ("Name: value" lines,
+// in name order) the journal keeps per call; the lines past it are left out.
+const MaxJournalHeader = 4 << 10
+
+// Redacted replaces, in the journal, the values of the headers that carry
+// credentials: Authorization, Proxy-Authorization, Cookie and Set-Cookie,
+// unless the server or responders were built WithSecrets. A journal served
+// over the admin API or printed in a failure message must not show them.
+const Redacted = "[redacted]"
+
+func isSecret(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie":
+		return true
+	}
+	return false
+}
+
+// Journal records the calls a server or responder received, in order. With
+// a limit (WithJournalLimit) it keeps only the most recent calls, dropping
+// the oldest; Dropped counts them, and Seq keeps counting across the drops.
+// Counts and Count count every call, dropped or kept. A Journal is safe for
+// concurrent use.
 type Journal struct {
 	mu      sync.Mutex
-	calls   []*entry
+	calls   []*entry // a ring once limit calls are held: calls[head] is the oldest
+	head    int
+	limit   int // 0: no limit
+	dropped int
 	byRoute map[string]int
 	name    string
 }
@@ -71,24 +122,86 @@ type entry struct {
 	header string
 }
 
-func packHeader(h http.Header) string {
+// packHeader packs h, redacting the secret headers unless keepSecrets,
+// cutting values to MaxJournalValue and leaving out the lines past
+// MaxJournalHeader (in name order, so the cut is deterministic); cut says
+// whether anything was cut or left out.
+func packHeader(h http.Header, keepSecrets bool) (packed string, cut bool) {
+	// Usually the header fits, and map order will do.
+	if packed, cut, fits := packLines(h, nil, keepSecrets); fits {
+		return packed, cut
+	}
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	packed, _, _ = packLines(h, names, keepSecrets)
+	return packed, true
+}
+
+// packLines packs the lines of h, in the order of names (nil: map order),
+// up to MaxJournalHeader bytes; fits says none was left out.
+func packLines(h http.Header, names []string, keepSecrets bool) (packed string, cut, fits bool) {
 	n := 0
 	for k, vs := range h {
 		for _, v := range vs {
-			n += len(k) + len(v) + 3
+			n += len(k) + min(len(v), MaxJournalValue+len("…")) + 3
 		}
 	}
 	var b strings.Builder
-	b.Grow(n)
-	for k, vs := range h {
+	b.Grow(min(n, MaxJournalHeader))
+	line := func(k string, vs []string) bool {
+		name := k
+		if strings.ContainsAny(k, ":\n") {
+			// Not a valid name (httpmock passes any map key on): keep the
+			// packing one "Name: value" per line.
+			name = strings.NewReplacer(":", "_", "\n", "_").Replace(k)
+		}
 		for _, v := range vs {
-			b.WriteString(k)
+			if !keepSecrets && isSecret(k) {
+				v = Redacted
+			}
+			v = strings.ReplaceAll(v, "\n", " ") // a line per value
+			v, c := bound(v)
+			cut = cut || c
+			if b.Len()+len(name)+len(v)+3 > MaxJournalHeader {
+				return false
+			}
+			b.WriteString(name)
 			b.WriteString(": ")
 			b.WriteString(v)
 			b.WriteByte('\n')
 		}
+		return true
 	}
-	return b.String()
+	if names == nil {
+		for k, vs := range h {
+			if !line(k, vs) {
+				return "", cut, false
+			}
+		}
+	} else {
+		for _, k := range names {
+			if !line(k, h[k]) {
+				return b.String(), true, false
+			}
+		}
+	}
+	return b.String(), cut, true
+}
+
+// bound cuts s to MaxJournalValue bytes, at a UTF-8 boundary, marking the
+// cut with "…".
+func bound(s string) (string, bool) {
+	if len(s) <= MaxJournalValue {
+		return s, false
+	}
+	i := MaxJournalValue
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…", true
 }
 
 func unpackHeader(s string) http.Header {
@@ -107,16 +220,28 @@ type callHandle struct {
 	c *entry
 }
 
-// add appends c, numbering it; the caller holds the engine lock so numbering
-// follows script order.
+// add appends c, numbering it, and drops the oldest call when the journal
+// is full; the caller holds the engine lock so numbering follows script
+// order.
 func (j *Journal) add(c *entry) *callHandle {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	c.Seq = len(j.calls) + 1
+	c.Seq = j.dropped + len(j.calls) + 1
 	j.byRoute[c.Route]++
 	c.Index = j.byRoute[c.Route]
-	j.calls = append(j.calls, c)
+	if j.limit > 0 && len(j.calls) >= j.limit {
+		j.calls[j.head] = c
+		j.head = (j.head + 1) % len(j.calls)
+		j.dropped++
+	} else {
+		j.calls = append(j.calls, c)
+	}
 	return &callHandle{j: j, c: c}
+}
+
+// at returns the i-th call held, oldest first; the caller holds j.mu.
+func (j *Journal) at(i int) *entry {
+	return j.calls[(j.head+i)%len(j.calls)]
 }
 
 func (h *callHandle) sent(status int, retryAfter string) {
@@ -141,16 +266,32 @@ func (h *callHandle) end() {
 func (j *Journal) reset() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.calls = nil
+	j.calls, j.head, j.dropped = nil, 0, 0
 	j.byRoute = map[string]int{}
 }
 
-// Calls returns a copy of the calls recorded so far, in order.
+// Calls returns a copy of the calls the journal holds, in order.
 func (j *Journal) Calls() []Call {
+	return j.CallsAfter(0, 0)
+}
+
+// CallsAfter returns a copy of the calls held whose Seq is greater than
+// seq, in order, at most max of them (max <= 0: all). It pages through a
+// long journal: pass the Seq of the last call of a page to get the next.
+func (j *Journal) CallsAfter(seq, max int) []Call {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]Call, len(j.calls))
-	for i, c := range j.calls {
+	first := 0
+	if seq > j.dropped {
+		first = min(seq-j.dropped, len(j.calls))
+	}
+	n := len(j.calls) - first
+	if max > 0 && n > max {
+		n = max
+	}
+	out := make([]Call, n)
+	for i := range out {
+		c := j.at(first + i)
 		out[i] = c.Call
 		if c.Method != "" {
 			out[i].Header = unpackHeader(c.header)
@@ -159,7 +300,30 @@ func (j *Journal) Calls() []Call {
 	return out
 }
 
-// Len returns the number of calls recorded.
+// Dropped returns the number of calls dropped, oldest first, to keep the
+// journal within its limit (see WithJournalLimit); Dropped() + Len() calls
+// were recorded in all.
+func (j *Journal) Dropped() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.dropped
+}
+
+// lastSeq returns the Seq of the last call recorded, 0 if none.
+func (j *Journal) lastSeq() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.dropped + len(j.calls)
+}
+
+// Limit returns the most calls the journal holds, 0 for no limit.
+func (j *Journal) Limit() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.limit
+}
+
+// Len returns the number of calls the journal holds.
 func (j *Journal) Len() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -192,7 +356,8 @@ func (j *Journal) Gaps(route string) []time.Duration {
 	defer j.mu.Unlock()
 	var gaps []time.Duration
 	var last time.Time
-	for _, c := range j.calls {
+	for i := range j.calls {
+		c := j.at(i)
 		if route != "" && c.Route != route {
 			continue
 		}
@@ -215,6 +380,9 @@ func (j *Journal) String() string { return j.GomegaString() }
 func (j *Journal) GomegaString() string {
 	calls := j.Calls()
 	head := fmt.Sprintf("journal of %q: %d calls", j.name, len(calls))
+	if d := j.Dropped(); d > 0 {
+		head += fmt.Sprintf(" (%d older calls dropped)", d)
+	}
 	if len(calls) == 0 {
 		return head
 	}

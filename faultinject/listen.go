@@ -35,7 +35,7 @@ func (s *Server) Load(sc *Scenario) error {
 	if err := sc.Validate(); err != nil {
 		return err
 	}
-	s.eng.Store(newEngine(sc, s.cfg.attemptHeader))
+	s.eng.Store(newConfiguredEngine(sc, s.cfg))
 	return nil
 }
 

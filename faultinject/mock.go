@@ -24,13 +24,17 @@ import (
 // Register panics if s does not validate.
 func Register(mt *httpmock.MockTransport, s *Scenario, opts ...Option) *Journal {
 	cfg := newConfig(opts)
-	e := newEngine(s, cfg.attemptHeader)
+	e := newConfiguredEngine(s, cfg)
 	responder := func(req *http.Request) (*http.Response, error) {
 		if e.refuseDial() {
 			return nil, errRefused("tcp", req.URL.Host)
 		}
-		p := e.dispatch(req, readBody(req))
+		m := readBody(req)
+		p := e.dispatch(req, m)
 		defer p.call.end()
+		if p.abandoned {
+			return nil, m.bodyErr
+		}
 		x := &exchange{ctx: req.Context(), r: req, step: p.step, call: p.call, start: p.start}
 		if x.gone(x.wait(p.step.Delay)) {
 			return nil, req.Context().Err()

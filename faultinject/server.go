@@ -23,10 +23,16 @@ type config struct {
 	logger        *slog.Logger
 	admin         bool // serve the admin API under adminPrefix
 	adminRemote   bool // answer admin requests from non-loopback clients
+	keepSecrets   bool // journal credentials verbatim
+	journalLimit  int  // most calls the journal holds; 0: no limit
+	// TCP servers only:
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	maxConns          int // 0: defaultMaxConns
 }
 
 func newConfig(opts []Option) config {
-	c := config{attemptHeader: AttemptHeader}
+	c := config{attemptHeader: AttemptHeader, readHeaderTimeout: DefaultReadHeaderTimeout, idleTimeout: DefaultIdleTimeout}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -43,6 +49,24 @@ func WithAttemptHeader(name string) Option {
 // default it is discarded: the faults provoke errors on purpose.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
+}
+
+// WithSecrets keeps the values of Authorization, Proxy-Authorization,
+// Cookie and Set-Cookie in the journal. By default the journal replaces them
+// by Redacted, so that neither the admin API nor a failure message shows a
+// credential.
+func WithSecrets() Option {
+	return func(c *config) { c.keepSecrets = true }
+}
+
+// WithJournalLimit keeps at most n calls in the journal, dropping the oldest
+// (Journal.Dropped counts them), so a long-running server's journal stays
+// bounded. n <= 0 means no limit, the default of NewServer, NewPipeServer,
+// Listen and Register; `retrylab serve` keeps 100,000 by default. Each call
+// holds at most MaxJournalHeader bytes of header, so a full journal of n
+// calls takes about n × (500 B + the header kept).
+func WithJournalLimit(n int) Option {
+	return func(c *config) { c.journalLimit = max(n, 0) }
 }
 
 // Server is an HTTP server that plays a Scenario, over TCP loopback
@@ -66,6 +90,7 @@ type Server struct {
 	hijacked  map[net.Conn]struct{} // hijacked connections not yet released
 	active    sync.WaitGroup        // connections not yet closed or hijacked, and handlers
 	connIDs   atomic.Uint64
+	guard     *guardedListener // caps a TCP server's connections; nil for pipes
 }
 
 // PipeURL is the URL of every pipe server. Requests reach a pipe server only
@@ -86,9 +111,10 @@ func NewServer(s *Scenario, opts ...Option) *Server {
 }
 
 // newTCPServer serves s on the TCP listener ln, with a transport whose
-// dialer plays the refuse fault.
+// dialer plays the refuse fault, under the connection timeouts and cap
+// (WithConnTimeouts, WithMaxConns).
 func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
-	srv := newServer(s, ln, opts)
+	srv := newServer(s, ln, opts, true)
 	srv.URL = "http://" + ln.Addr().String()
 	var d net.Dialer
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -108,7 +134,7 @@ func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 // NewPipeServer panics if s does not validate.
 func NewPipeServer(s *Scenario, opts ...Option) *Server {
 	ln := pipenet.New("faultinject.invalid:80")
-	srv := newServer(s, ln, opts)
+	srv := newServer(s, ln, opts, false)
 	srv.URL = PipeURL
 	srv.pipe = true
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -125,10 +151,13 @@ type connKey struct{}
 // connInfo identifies a server connection and counts its requests.
 type connInfo struct {
 	id     uint64
+	conn   net.Conn
 	served atomic.Int64
 }
 
-func newServer(s *Scenario, ln net.Listener, opts []Option) *Server {
+// newServer starts serving s on ln; tcp adds the defences against hostile
+// clients (header and idle timeouts, a connection cap).
+func newServer(s *Scenario, ln net.Listener, opts []Option, tcp bool) *Server {
 	cfg := newConfig(opts)
 	srv := &Server{
 		cfg:       cfg,
@@ -139,7 +168,7 @@ func newServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 			IdleConnTimeout:     90 * time.Second,
 		},
 	}
-	srv.eng.Store(newEngine(s, cfg.attemptHeader))
+	srv.eng.Store(newConfiguredEngine(s, cfg))
 	errLog := log.New(io.Discard, "", 0)
 	if cfg.logger != nil {
 		errLog = slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn)
@@ -147,17 +176,30 @@ func newServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 	srv.srv = &http.Server{
 		Handler:  http.HandlerFunc(srv.serve),
 		ErrorLog: errLog,
-		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, &connInfo{id: srv.connIDs.Add(1)})
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, &connInfo{id: srv.connIDs.Add(1), conn: c})
 		},
-		ConnState: func(_ net.Conn, st http.ConnState) {
+		ConnState: func(c net.Conn, st http.ConnState) {
 			switch st {
 			case http.StateNew:
 				srv.active.Add(1)
 			case http.StateClosed, http.StateHijacked:
+				if srv.guard != nil {
+					srv.guard.gone(c)
+				}
 				srv.active.Done()
 			}
 		},
+	}
+	if tcp {
+		srv.srv.ReadHeaderTimeout = cfg.readHeaderTimeout
+		srv.srv.IdleTimeout = cfg.idleTimeout
+		maxConns := cfg.maxConns
+		if maxConns <= 0 {
+			maxConns = defaultMaxConns()
+		}
+		srv.guard = newGuardedListener(ln, maxConns)
+		ln = srv.guard
 	}
 	go func() {
 		defer close(srv.serveDone)
@@ -173,17 +215,37 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// of hijacked connections.
 	s.active.Add(1)
 	defer s.active.Done()
+	ci, _ := r.Context().Value(connKey{}).(*connInfo)
+	if s.guard != nil && ci != nil {
+		// A connection inside a request is never closed to make room.
+		s.guard.enter(ci.conn)
+		defer s.guard.leave(ci.conn)
+	}
 	if s.cfg.admin && strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return
 	}
-	m := readBody(r)
-	if ci, ok := r.Context().Value(connKey{}).(*connInfo); ok {
+	var m meta
+	if s.guard != nil && r.Body != nil && r.Body != http.NoBody {
+		// A TCP client must keep its upload moving: each read of the body
+		// may wait up to the idle timeout. The deadline is lifted once the
+		// body is in, so nothing the script does is cut short.
+		rc := http.NewResponseController(w)
+		r.Body = &progressBody{ReadCloser: r.Body, rc: rc, idle: s.cfg.idleTimeout}
+		m = readBody(r)
+		rc.SetReadDeadline(time.Time{})
+	} else {
+		m = readBody(r)
+	}
+	if ci != nil {
 		m.connID = ci.id
 		m.reused = ci.served.Add(1) > 1
 	}
 	p := s.eng.Load().dispatch(r, m)
 	defer p.call.end()
+	if p.abandoned {
+		abort() // the body was cut off: nobody waits for an answer
+	}
 	x := &exchange{
 		ctx:       r.Context(),
 		closing:   s.closing,
@@ -204,6 +266,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		abort()
 	}
 	action(p.step).serve(x)
+}
+
+// progressBody sets the connection's read deadline before each read of a
+// request body, so that a client that stops sending mid-body is let go.
+type progressBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	return b.ReadCloser.Read(p)
 }
 
 // trackHijacked records a hijacked connection until release is called; if

@@ -24,9 +24,14 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("serve", "--scenario NAME|FILE [--addr 127.0.0.1:PORT]", serveExamples, stdout)
 	scenarioArg := fs.String("scenario", "", "embedded scenario name (see 'retrylab scenarios') or YAML file")
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on; port 0 picks a free port")
-	allowRemote := fs.Bool("allow-remote-admin", false, "let non-loopback clients use the admin API under /__admin/")
+	allowRemote := fs.Bool("allow-remote-admin", false, "let non-loopback clients (and any Host) use the admin API under /__admin/")
+	keepSecrets := fs.Bool("keep-secrets", false, "journal Authorization, Proxy-Authorization, Cookie and Set-Cookie verbatim instead of [redacted]")
+	journalLimit := fs.Int("journal-limit", 100_000, "keep at most this many calls in the journal, dropping the oldest; 0 keeps every call")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *journalLimit < 0 {
+		return usagef("--journal-limit %d: must be 0 (no limit) or more", *journalLimit)
 	}
 	s, err := loadScenario(*scenarioArg)
 	if err != nil {
@@ -35,7 +40,11 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if _, _, err := net.SplitHostPort(*addr); err != nil {
 		return usagef("--addr %q: %v", *addr, err)
 	}
-	srv, err := faultinject.Listen(*addr, s, faultinject.WithAdmin(*allowRemote))
+	opts := []faultinject.Option{faultinject.WithAdmin(*allowRemote), faultinject.WithJournalLimit(*journalLimit)}
+	if *keepSecrets {
+		opts = append(opts, faultinject.WithSecrets())
+	}
+	srv, err := faultinject.Listen(*addr, s, opts...)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return usagef("%s is already in use; pick another --addr (port 0 picks a free one)", *addr)
@@ -51,6 +60,6 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	fmt.Fprintf(stdout, "admin API: %s/__admin/journal, /__admin/reset, /__admin/scenario\n", srv.URL)
 	<-ctx.Done()
 	srv.Close()
-	fmt.Fprintf(stdout, "stopped after %s\n", words.Plural(srv.Journal().Len(), "call"))
+	fmt.Fprintf(stdout, "stopped after %s\n", words.Plural(srv.Journal().Len()+srv.Journal().Dropped(), "call"))
 	return nil
 }
