@@ -187,6 +187,12 @@ type plan struct {
 // journals the call.
 func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	_, pattern := e.mux.Handler(r)
+	var unmatched *Step
+	if pattern == "" { // every pattern the mux knows is a route
+		// The hint is computed before taking the lock: an unmatched request
+		// must never hold up the others.
+		unmatched = e.unmatchedStep(r)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
@@ -207,7 +213,10 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	rs := e.routes[pattern]
 	if rs == nil {
 		c.Action = "unmatched"
-		p.step = e.unmatchedStep(r)
+		p.step = unmatched
+		if p.step == nil {
+			p.step = e.unmatchedStep(r)
+		}
 		p.call = e.journal.add(c)
 		return p
 	}
@@ -232,8 +241,17 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	return p
 }
 
+// maxEchoedPath bounds the request path quoted in an unmatched answer.
+const maxEchoedPath = 256
+
+// unmatchedStep returns the answer to a request no route matches, naming the
+// nearest route. Its cost does not grow with the path's length.
 func (e *engine) unmatchedStep(r *http.Request) *Step {
-	msg := fmt.Sprintf("faultinject: no route matches %s %s", r.Method, r.URL.Path)
+	path := r.URL.Path
+	if c := clip(path, maxEchoedPath); len(c) < len(path) {
+		path = c + "…"
+	}
+	msg := fmt.Sprintf("faultinject: no route matches %s %s", clip(r.Method, 32), path)
 	if near := nearestRoute(r.Method, r.URL.Path, e.patterns); near != "" {
 		msg += "; nearest route: " + near
 	} else {
