@@ -1,6 +1,7 @@
 package faultinject
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -123,7 +124,13 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, "faultinject: scenario larger than 1 MiB", http.StatusRequestEntityTooLarge)
 				return
 			}
-			sc, err := parseUploadedScenario("admin upload", data)
+			ctx, cancel := s.closingContext(r.Context())
+			sc, err := parseUploadedScenario(ctx, "admin upload", data)
+			cancel()
+			if ctx.Err() != nil && err == ctx.Err() {
+				http.Error(w, "faultinject: the server is closing", http.StatusServiceUnavailable)
+				return
+			}
 			if err == nil {
 				err = s.Load(sc)
 			}
@@ -138,6 +145,20 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "faultinject: unknown admin endpoint "+r.URL.Path+" (journal, reset, scenario)", http.StatusNotFound)
 	}
+}
+
+// closingContext returns a context that is done when parent is or when the
+// server starts closing, so that Close need not wait for a long upload.
+func (s *Server) closingContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 type summary struct {

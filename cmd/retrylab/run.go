@@ -127,7 +127,7 @@ func cmdRun(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	s, err := loadScenario(*scenarioArg)
+	s, err := loadScenario(ctx, *scenarioArg)
 	if err != nil {
 		return err
 	}

@@ -14,14 +14,43 @@ import (
 
 // loadScenario reads --scenario: a file when the argument looks like a path
 // (it contains a slash or ends in .yaml or .yml), otherwise an embedded
-// fixture; ./name reads a file without an extension.
-func loadScenario(arg string) (*faultinject.Scenario, error) {
+// fixture; ./name reads a file without an extension. It returns at once
+// with errInterrupted when ctx is done (SIGINT or SIGTERM) during the load.
+func loadScenario(ctx context.Context, arg string) (*faultinject.Scenario, error) {
 	if arg == "" {
 		return nil, usagef("--scenario is required: an embedded scenario name (%s) or a YAML file", strings.Join(fixtures.Names(), ", "))
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, errInterrupted
+	}
+	type result struct {
+		s   *faultinject.Scenario
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { // the decoder stops soon after ctx is done; nobody waits for it
+		s, err := loadScenarioFrom(ctx, arg)
+		done <- result{s, err}
+	}()
+	select {
+	case r := <-done:
+		return r.s, r.err
+	case <-ctx.Done():
+		return nil, errInterrupted
+	}
+}
+
+// errInterrupted is returned by a command stopped by a signal before it
+// could start its work.
+var errInterrupted = errors.New("interrupted while loading the scenario")
+
+func loadScenarioFrom(ctx context.Context, arg string) (*faultinject.Scenario, error) {
 	if strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
-		s, err := faultinject.LoadScenario(arg)
+		s, err := faultinject.LoadScenarioContext(ctx, arg)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, errInterrupted
+			}
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
 				return nil, usagef("cannot read scenario file %s: %v", arg, pe.Err)

@@ -26,7 +26,7 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	s, err := loadScenario(*scenarioArg)
+	s, err := loadScenario(ctx, *scenarioArg)
 	if err != nil {
 		return err
 	}

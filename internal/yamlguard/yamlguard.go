@@ -51,7 +51,7 @@ type Limits struct {
 // linear in len(data) and allocates at most MaxDepth integers.
 func Check(data []byte, l Limits) *Error {
 	if l.MaxBytes > 0 && len(data) > l.MaxBytes {
-		return &Error{Msg: fmt.Sprintf("%s is larger than the %s limit", Size(int64(len(data))), Size(int64(l.MaxBytes)))}
+		return &Error{Msg: fmt.Sprintf("%d bytes, larger than the %s limit", len(data), Size(int64(l.MaxBytes)))}
 	}
 	if l.MaxDepth <= 0 {
 		return nil

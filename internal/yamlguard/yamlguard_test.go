@@ -74,8 +74,8 @@ func TestCheckRefusesDeepNesting(t *testing.T) {
 
 func TestCheckSize(t *testing.T) {
 	err := Check(make([]byte, 5<<20), Limits{MaxBytes: 4 << 20})
-	if err == nil || err.Error() != "5 MiB is larger than the 4 MiB limit" {
-		t.Errorf("Check = %v, want 5 MiB is larger than the 4 MiB limit", err)
+	if err == nil || err.Error() != "5242880 bytes, larger than the 4 MiB limit" {
+		t.Errorf("Check = %v, want 5242880 bytes, larger than the 4 MiB limit", err)
 	}
 	if err := Check(make([]byte, 4<<20), Limits{MaxBytes: 4 << 20}); err != nil {
 		t.Errorf("Check(4 MiB) = %v, want nil", err)
