@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jarcoal/httpmock"
 )
 
 // Option configures a Server or Register.
@@ -19,8 +21,9 @@ type Option func(*config)
 type config struct {
 	attemptHeader string
 	logger        *slog.Logger
-	admin         bool // serve the admin API under adminPrefix
-	adminRemote   bool // answer admin requests from non-loopback clients
+	admin         bool               // serve the admin API under adminPrefix
+	adminRemote   bool               // answer admin requests from non-loopback clients
+	noResponder   httpmock.Responder // Register: for requests no route matches
 }
 
 func newConfig(opts []Option) config {
