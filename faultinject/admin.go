@@ -22,8 +22,10 @@ const maxScenarioUpload = 1 << 20
 //	GET  /__admin/journal   the journal as JSON: {"scenario": …, "calls": [...]}
 //	POST /__admin/reset     restart every script and empty the journal (204)
 //	GET  /__admin/scenario  the scenario's name, source and route patterns
-//	PUT  /__admin/scenario  replace the scenario with the YAML in the body;
-//	                        400 with "admin upload:LINE:COL: …" when invalid
+//	PUT  /__admin/scenario  replace the scenario with the YAML in the body
+//	                        (at most 1 MiB, else 413); 400 with
+//	                        "admin upload:LINE:COL: …" when invalid; 503
+//	                        when the server closes while it is parsed
 //
 // The API answers clients on loopback addresses only (and in-process pipe
 // clients) and refuses others with 403, unless allowRemote is true. It

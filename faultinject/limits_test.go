@@ -152,3 +152,14 @@ func BenchmarkParseScenario10kRoutes(b *testing.B) {
 		}
 	}
 }
+
+// Regression: body-file was read to its end, whatever its size.
+func TestBodyFileIsBounded(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	_, err := ParseScenario("z.yaml", []byte(route("      - respond: 200\n        body-file: /dev/zero\n")))
+	if want := "z.yaml:5:20: body-file: larger than the 64 MiB limit"; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
+	}
+}

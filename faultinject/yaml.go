@@ -37,7 +37,20 @@ const (
 	MaxSteps = 100_000
 	// MaxChaos is the most chaos entries a scenario may have.
 	MaxChaos = 1_000
+	// MaxBodyFileSize is the largest file a step's body-file may name.
+	MaxBodyFileSize = 64 << 20
 )
+
+// readBodyFile reads a body-file, refusing one beyond MaxBodyFileSize
+// without reading past the limit.
+func readBodyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return yamlguard.ReadAll(f, MaxBodyFileSize)
+}
 
 // LoadScenario reads a scenario from a YAML file; body-file paths are
 // relative to the file's directory. Errors cite the path as given.
@@ -305,7 +318,7 @@ func (d *decoder) step(n ast.Node, chaos bool) Step {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(d.dir, p)
 			}
-			b, err := os.ReadFile(p)
+			b, err := readBodyFile(p)
 			if err != nil {
 				d.fail(v, "body-file: %v", err)
 			}
