@@ -15,7 +15,7 @@ import (
 // at most maxHintCells cells in all; past that it returns the best so far.
 const (
 	maxHintRunes = 128     // runes of a path, pattern or word compared
-	maxHintCells = 1 << 16 // edit-distance cells computed for one hint
+	maxHintCells = 1 << 13 // edit-distance cells (and runes visited) for one hint
 )
 
 // suggest returns ` (did you mean "w"?)` naming the candidate nearest to
@@ -30,7 +30,7 @@ func suggest(word string, candidates []string) string {
 		cr := []rune(strings.ToLower(clip(c, maxHintRunes)))
 		limit := min(max(2, len(cr)/2), bestD-1)
 		d, cells := levenshteinWithin(w, cr, limit)
-		budget -= cells
+		budget -= cells + len(cr)
 		if d <= limit {
 			best, bestD = c, d
 		}
@@ -99,6 +99,19 @@ func levenshteinWithin(a, b []rune, bound int) (d, cells int) {
 	return min(prev[len(b)], inf), cells
 }
 
+// distanceUpTo is levenshteinWithin(a, b, limit) computed with a band that
+// starts narrow and doubles, so a near match costs O(len(a)) whatever the
+// limit.
+func distanceUpTo(a, b []rune, limit int) (d, cells int) {
+	for band := min(8, limit); ; band = min(2*band, limit) {
+		d, n := levenshteinWithin(a, b, band)
+		cells += n
+		if d <= band || band == limit {
+			return d, cells
+		}
+	}
+}
+
 func abs(x int) int {
 	if x < 0 {
 		return -x
@@ -152,8 +165,8 @@ func nearestRouteCost(method, path string, patterns []string) (best string, cell
 			continue
 		}
 		cand := []rune(clip(strings.Join(segs, "/"), maxHintRunes))
-		d, n := levenshteinWithin(pr, cand, min(bound, len(pr)+len(cand)))
-		cells += n
+		d, n := distanceUpTo(pr, cand, min(bound, len(pr)+len(cand)))
+		cells += n + len(cand) // building the candidate is work too
 		if d <= bound {
 			best, bestD = p, d+penalty
 		}

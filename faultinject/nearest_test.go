@@ -49,6 +49,11 @@ func TestLevenshteinWithinAgreesWithTheFullDistance(t *testing.T) {
 	}
 }
 
+// maxCells bounds the cells of one hint: the budget, plus the widest work
+// one pattern can take once the budget is nearly spent (bands doubling up to
+// the clipped length).
+const maxCells = maxHintCells + 4*maxHintRunes*(maxHintRunes+1)
+
 var hintPatterns = []string{"GET /users/{id}", "DELETE /users/{id}", "POST /orders", "GET /items/{id}/parts/{part}"}
 
 func TestNearestRoute(t *testing.T) {
@@ -74,16 +79,16 @@ func TestNearestRouteHugeUnmatchedPathDoesBoundedWork(t *testing.T) {
 		if best != "DELETE /users/{id}" {
 			t.Errorf("%d-byte path: nearest = %q, want DELETE /users/{id}", n, best)
 		}
-		if cells > maxHintCells+maxHintRunes*maxHintRunes {
-			t.Errorf("%d-byte path: %d edit-distance cells, want at most %d", n, cells, maxHintCells+maxHintRunes*maxHintRunes)
+		if cells > maxCells {
+			t.Errorf("%d-byte path: %d edit-distance cells, want at most %d", n, cells, maxCells)
 		}
 	}
 	many := make([]string, 10000)
 	for i := range many {
 		many[i] = "GET /r" + strings.Repeat("y", i%200) + "/{id}"
 	}
-	if _, cells := nearestRouteCost("GET", "/"+strings.Repeat("z", 1<<20), many); cells > maxHintCells+maxHintRunes*maxHintRunes {
-		t.Errorf("10,000 routes: %d cells, want at most %d", cells, maxHintCells+maxHintRunes*maxHintRunes)
+	if _, cells := nearestRouteCost("GET", "/"+strings.Repeat("z", 1<<20), many); cells > maxCells {
+		t.Errorf("10,000 routes: %d cells, want at most %d", cells, maxCells)
 	}
 }
 
@@ -123,7 +128,7 @@ func FuzzNearestRoute(f *testing.F) {
 		if !slices.Contains(hintPatterns, best) {
 			t.Fatalf("nearestRoute(%q, %q) = %q, not a pattern", method, path, best)
 		}
-		if cells > maxHintCells+maxHintRunes*maxHintRunes {
+		if cells > maxCells {
 			t.Fatalf("nearestRoute(%q, %q) computed %d cells", method, path, cells)
 		}
 		if got := nearestRoute("GET", "/users/"+strings.ReplaceAll(path, "/", ""), hintPatterns); path != "" && !strings.Contains(path, "/") && got != "GET /users/{id}" {
@@ -131,4 +136,22 @@ func FuzzNearestRoute(f *testing.F) {
 		}
 		_ = suggest(path, hintPatterns)
 	})
+}
+
+func TestDistanceUpToAgreesWithTheFullDistance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	word := func() []rune {
+		r := make([]rune, rng.IntN(40))
+		for i := range r {
+			r[i] = rune('a' + rng.IntN(2))
+		}
+		return r
+	}
+	for range 3000 {
+		a, b, limit := word(), word(), rng.IntN(45)
+		want := min(fullLevenshtein(a, b), limit+1)
+		if got, _ := distanceUpTo(a, b, limit); got != want {
+			t.Fatalf("distanceUpTo(%q, %q, %d) = %d, want %d", string(a), string(b), limit, got, want)
+		}
+	}
 }
