@@ -32,11 +32,11 @@ import (
 // httpmock.ActivateNonDefault on a retrying *http.Client replaces its
 // Transport and so removes the retries.
 func Register(mt *httpmock.MockTransport, s *Scenario, opts ...Option) *Journal {
-	if hasNoResponder(mt) {
+	cfg := newConfig(opts)
+	if cfg.noResponder == nil && hasNoResponder(mt) {
 		panic("faultinject: Register: the MockTransport already has a no-responder, which Register would replace; " +
 			"pass it with faultinject.WithNoResponder to keep it for requests no route matches, or use a fresh MockTransport")
 	}
-	cfg := newConfig(opts)
 	e := newEngine(s, cfg.attemptHeader)
 	responder := func(req *http.Request) (*http.Response, error) {
 		if cfg.noResponder != nil {

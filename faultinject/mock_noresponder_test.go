@@ -35,9 +35,11 @@ func TestRegisterRefusesToReplaceANoResponder(t *testing.T) {
 }
 
 func TestRegisterWithNoResponderKeepsTheUsers(t *testing.T) {
+	mine := httpmock.NewStringResponder(418, "mine")
 	mt := httpmock.NewMockTransport()
+	mt.RegisterNoResponder(mine)
 	j := Register(mt, NewScenario("s").Route("GET /users/{id}", Status(503), Status(200)).MustBuild(),
-		WithNoResponder(httpmock.NewStringResponder(418, "mine")))
+		WithNoResponder(mine))
 	c := &http.Client{Transport: mt}
 	for _, tc := range []struct {
 		url, body string
