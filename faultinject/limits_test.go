@@ -163,3 +163,10 @@ func TestBodyFileIsBounded(t *testing.T) {
 		t.Errorf("error = %v, want %s", err, want)
 	}
 }
+
+func TestDecodeErrorsQuoteHugeInputBriefly(t *testing.T) {
+	_, err := ParseScenario("h.yaml", []byte(route("      - fault: "+strings.Repeat("x", 100<<10)+"\n")))
+	if err == nil || !strings.HasPrefix(err.Error(), `h.yaml:4:16: unknown fault "xxx`) || len(err.Error()) > 600 {
+		t.Errorf("error = %.100q… (%d bytes), want a short unknown fault message", err, len(fmt.Sprint(err)))
+	}
+}

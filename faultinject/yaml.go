@@ -122,6 +122,9 @@ type decoder struct {
 	items    int             // list items decoded so far, for ctx checks
 }
 
+// maxMessageRunes bounds the message of a decoding error.
+const maxMessageRunes = 512
+
 // decodeError unwinds the walk with a positioned error.
 type decodeError struct{ err *ScenarioError }
 
@@ -133,7 +136,11 @@ func (d *decoder) failAt(tk *token.Token, format string, args ...any) {
 	if tk != nil && tk.Position != nil {
 		line, col = tk.Position.Line, tk.Position.Column
 	}
-	panic(decodeError{&ScenarioError{Source: d.name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}})
+	msg := fmt.Sprintf(format, args...)
+	if c := clip(msg, maxMessageRunes); len(c) < len(msg) {
+		msg = c + "…" // a message quotes input, which may be huge
+	}
+	panic(decodeError{&ScenarioError{Source: d.name, Line: line, Column: col, Msg: msg}})
 }
 
 func (d *decoder) fail(n ast.Node, format string, args ...any) {
