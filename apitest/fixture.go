@@ -25,7 +25,8 @@ import (
 // [New]. A Fixture is safe for concurrent use.
 type Fixture struct {
 	scenario  *faultinject.Scenario
-	server    *faultinject.Server
+	server    backend // a *faultinject.Server, or httpmock (WithHTTPMock)
+	baseURL   string
 	transport *retryclient.Transport
 	client    *http.Client
 	policy    retryclient.Policy
@@ -47,6 +48,7 @@ type Option func(*config)
 type config struct {
 	policy        retryclient.Policy
 	tcp           bool
+	httpmock      bool
 	seed          uint64
 	seedSet       bool
 	clientOptions []retryclient.Option
@@ -123,6 +125,9 @@ func New(ctx context.Context, s *faultinject.Scenario, opts ...Option) *Fixture 
 	case s == nil:
 		fatal(owner, 1, "apitest.New: the scenario is nil")
 		return nil
+	case cfg.tcp && cfg.httpmock:
+		fatal(owner, 1, "apitest.New: WithTCP and WithHTTPMock cannot be combined; pick one")
+		return nil
 	case cfg.tcp && virtual:
 		fatal(owner, 1, "apitest.New: WithTCP cannot be used inside an apitest.VirtualTime node: real sockets never block durably, so virtual time cannot advance; drop WithTCP or VirtualTime")
 		return nil
@@ -141,10 +146,15 @@ func New(ctx context.Context, s *faultinject.Scenario, opts ...Option) *Fixture 
 		snapshot = gleak.Goroutines()
 	}
 	fx := &Fixture{scenario: s, policy: cfg.policy, owner: owner, tcp: cfg.tcp, where: types.NewCodeLocation(1)}
-	if cfg.tcp {
-		fx.server = faultinject.NewServer(s, cfg.serverOptions...)
-	} else {
-		fx.server = faultinject.NewPipeServer(s, cfg.serverOptions...)
+	switch {
+	case cfg.httpmock:
+		fx.server, fx.baseURL = newMockBackend(s, cfg.serverOptions), mockURL
+	case cfg.tcp:
+		srv := faultinject.NewServer(s, cfg.serverOptions...)
+		fx.server, fx.baseURL = srv, srv.URL
+	default:
+		srv := faultinject.NewPipeServer(s, cfg.serverOptions...)
+		fx.server, fx.baseURL = srv, srv.URL
 	}
 	seed := uint64(s.Seed)
 	if cfg.seedSet {
@@ -262,7 +272,7 @@ func (fx *Fixture) URL(path string) string {
 	if path != "" && !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	return fx.server.URL + path
+	return fx.baseURL + path
 }
 
 // Get sends a GET for path through the retrying client with ctx, like

@@ -2,6 +2,7 @@ package faultinject
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,8 +29,10 @@ const maxScenarioUpload = 1 << 20
 //	                        ?limit=N at most N of them, to page through it
 //	POST /__admin/reset     restart every script and empty the journal (204)
 //	GET  /__admin/scenario  the scenario's name, source and route patterns
-//	PUT  /__admin/scenario  replace the scenario with the YAML in the body;
-//	                        400 with "admin upload:LINE:COL: …" when invalid
+//	PUT  /__admin/scenario  replace the scenario with the YAML in the body
+//	                        (at most 1 MiB, else 413); 400 with
+//	                        "admin upload:LINE:COL: …" when invalid; 503
+//	                        when the server closes while it is parsed
 //
 // The API answers clients on loopback addresses only (and in-process pipe
 // clients) and refuses others with 403, unless allowRemote is true. Unless
@@ -141,7 +144,13 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 				http.Error(w, "faultinject: scenario larger than 1 MiB", http.StatusRequestEntityTooLarge)
 				return
 			}
-			sc, err := parseUploadedScenario("admin upload", data)
+			ctx, cancel := s.closingContext(r.Context())
+			sc, err := parseUploadedScenario(ctx, "admin upload", data)
+			cancel()
+			if ctx.Err() != nil && err == ctx.Err() {
+				http.Error(w, "faultinject: the server is closing", http.StatusServiceUnavailable)
+				return
+			}
 			if err == nil {
 				err = s.Load(sc)
 			}
@@ -251,6 +260,20 @@ func adminCall(c Call) AdminCall {
 		}
 	}
 	return ac
+}
+
+// closingContext returns a context that is done when parent is or when the
+// server starts closing, so that Close need not wait for a long upload.
+func (s *Server) closingContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 type summary struct {

@@ -47,7 +47,23 @@
 // Decoding is strict: unknown fields and words, bare numbers where a duration
 // ("250ms") is expected, and invalid values are errors of the form
 // "file:line:col: unknown fault "rest" (did you mean "reset"?)"; see
-// ScenarioError.
+// ScenarioError. A step sends a final status, 200..599 (a 1xx status is
+// refused), and header names and values must be valid HTTP fields (no CR,
+// LF or other control bytes).
+//
+// # Limits
+//
+// Scenario files and admin uploads may come from anyone, so decoding is
+// linear in the input and bounded: MaxScenarioSize bytes (1 MiB for an
+// upload), MaxScenarioDepth levels of YAML nesting (checked by a linear
+// pre-scan before the YAML parser, whose memory grows with the square of the
+// depth), MaxRoutes routes, MaxSteps steps, MaxChaos chaos entries and
+// MaxBodyFileSize bytes per body-file. Input beyond a limit is an error
+// naming file:line:col where it was crossed; Validate applies the counts to
+// scenarios built in Go too. ParseScenarioContext and LoadScenarioContext
+// stop when their context is done. A request no route matches costs about
+// what a matched one does: the nearest-route hint compares at most 128
+// characters and does bounded work, outside the engine's lock.
 //
 // # Front ends
 //
@@ -62,7 +78,10 @@
 //     take microseconds. It is reachable only through its Client and
 //     Transport.
 //   - Register installs it as responders of an httpmock.MockTransport,
-//     without touching http.DefaultTransport or httpmock's globals.
+//     without touching http.DefaultTransport or httpmock's globals. It
+//     refuses a MockTransport that already has a no-responder unless
+//     WithNoResponder keeps it. Put the retrying client above the mock
+//     (retryclient.New(mt, p)); apitest.WithHTTPMock does it for a Fixture.
 //
 // Stepping is done under one lock, so concurrent clients see each step served
 // exactly Times times. Handlers respect the request's context, and Close

@@ -205,6 +205,12 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	header, cut := packHeader(r.Header, e.keepSecrets)
 	path, cutPath := bound(r.URL.Path)
 	key, cutKey := bound(r.Header.Get("Idempotency-Key"))
+	var unmatched *Step
+	if pattern == "" { // every pattern the mux knows is a route
+		// The hint is computed before taking the lock: an unmatched request
+		// must never hold up the others.
+		unmatched = e.unmatchedStep(r)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
@@ -235,7 +241,10 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	}
 	if rs == nil {
 		c.Action = "unmatched"
-		p.step = e.unmatchedStep(r)
+		p.step = unmatched
+		if p.step == nil {
+			p.step = e.unmatchedStep(r)
+		}
 		p.call = e.journal.add(c)
 		return p
 	}
@@ -260,8 +269,17 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	return p
 }
 
+// maxEchoedPath bounds the request path quoted in an unmatched answer.
+const maxEchoedPath = 256
+
+// unmatchedStep returns the answer to a request no route matches, naming the
+// nearest route. Its cost does not grow with the path's length.
 func (e *engine) unmatchedStep(r *http.Request) *Step {
-	msg := fmt.Sprintf("faultinject: no route matches %s %s", r.Method, r.URL.Path)
+	path := r.URL.Path
+	if c := clip(path, maxEchoedPath); len(c) < len(path) {
+		path = c + "…"
+	}
+	msg := fmt.Sprintf("faultinject: no route matches %s %s", clip(r.Method, 32), path)
 	if near := nearestRoute(r.Method, r.URL.Path, e.patterns); near != "" {
 		msg += "; nearest route: " + near
 	} else {

@@ -2,11 +2,15 @@ package faultinject
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // AttemptHeader is the request header whose integer value the journal
@@ -102,7 +106,8 @@ type Step struct {
 
 // Response is what a step sends.
 type Response struct {
-	// Status is the HTTP status code; 100..599.
+	// Status is the HTTP status code, a final status 200..599 (an
+	// informational 1xx status is not a response a step can send).
 	Status int
 	// Header is sent with the response.
 	Header http.Header
@@ -173,6 +178,19 @@ func (s *Scenario) Validate() error {
 			return fail("unmatched: %s", m)
 		}
 	}
+	if len(s.Routes) > MaxRoutes {
+		return fail("%d routes, more than the limit of %d", len(s.Routes), MaxRoutes)
+	}
+	if len(s.Chaos) > MaxChaos {
+		return fail("%d chaos entries, more than the limit of %d", len(s.Chaos), MaxChaos)
+	}
+	steps := len(s.Chaos)
+	for _, r := range s.Routes {
+		steps += len(r.Steps)
+	}
+	if steps > MaxSteps {
+		return fail("%d steps, more than the limit of %d", steps, MaxSteps)
+	}
 	seen := map[string]bool{}
 	mux := http.NewServeMux()
 	for i := range s.Routes {
@@ -226,8 +244,43 @@ func msgChaosRoute(route string, patterns []string) string {
 }
 
 func checkStatus(code int) string {
-	if code < 100 || code > 599 {
-		return fmt.Sprintf("status %d out of range 100..599", code)
+	if code >= 100 && code <= 199 {
+		return fmt.Sprintf("status %d is informational (1xx), not a final response; want 200..599", code)
+	}
+	if code < 200 || code > 599 {
+		return fmt.Sprintf("status %d out of range 200..599", code)
+	}
+	return ""
+}
+
+// checkHeaderName reports why name cannot be sent as a header field name.
+func checkHeaderName(name string) string {
+	if !httpguts.ValidHeaderFieldName(name) {
+		return fmt.Sprintf("header name %q is not a valid HTTP field name (letters, digits and !#$%%&'*+-.^_`|~ only)", clip(name, 64))
+	}
+	return ""
+}
+
+// checkHeaderValue reports why value cannot be sent as a value of header
+// name.
+func checkHeaderValue(name, value string) string {
+	if !httpguts.ValidHeaderFieldValue(value) {
+		return fmt.Sprintf("header %s: value %q contains a control character (CR, LF, NUL, ...)", name, clip(value, 64))
+	}
+	return ""
+}
+
+// checkHeader reports the first invalid field of h, in name order.
+func checkHeader(h http.Header) string {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		if m := checkHeaderName(k); m != "" {
+			return m
+		}
+		for _, v := range h[k] {
+			if m := checkHeaderValue(k, v); m != "" {
+				return m
+			}
+		}
 	}
 	return ""
 }
@@ -284,6 +337,9 @@ func checkStep(st *Step, chaos bool) string {
 		if m := checkStatus(st.Respond.Status); m != "" {
 			return m
 		}
+	}
+	if m := checkHeader(st.Respond.Header); m != "" {
+		return m
 	}
 	if st.Fault == "" {
 		if st.Respond.Status == 0 {

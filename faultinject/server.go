@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	"github.com/retrylab/retrylab/internal/pipenet"
 )
 
@@ -21,10 +22,11 @@ type Option func(*config)
 type config struct {
 	attemptHeader string
 	logger        *slog.Logger
-	admin         bool // serve the admin API under adminPrefix
-	adminRemote   bool // answer admin requests from non-loopback clients
-	keepSecrets   bool // journal credentials verbatim
-	journalLimit  int  // most calls the journal holds; 0: no limit
+	admin         bool               // serve the admin API under adminPrefix
+	adminRemote   bool               // answer admin requests from non-loopback clients
+	keepSecrets   bool               // journal credentials verbatim
+	journalLimit  int                // most calls the journal holds; 0: no limit
+	noResponder   httpmock.Responder // Register: for requests no route matches
 	// TCP servers only:
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration

@@ -1,6 +1,7 @@
 package faultinject
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -15,58 +16,131 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/retrylab/retrylab/internal/yamlguard"
 )
+
+// Limits of a scenario. Files, admin uploads and scenarios built in Go are
+// held to the same bounds, so a hostile or runaway file is refused with a
+// clear error instead of exhausting the server:
+const (
+	// MaxScenarioSize is the largest scenario file LoadScenario and
+	// ParseScenario accept (the admin upload accepts 1 MiB).
+	MaxScenarioSize = 4 << 20
+	// MaxScenarioDepth is the deepest YAML nesting accepted. A scenario
+	// needs about 7 levels; deeper input is refused before it is parsed,
+	// because the YAML parser's memory grows with the square of the depth.
+	MaxScenarioDepth = 32
+	// MaxRoutes is the most routes a scenario may have.
+	MaxRoutes = 10_000
+	// MaxSteps is the most steps a scenario may have, over all its routes.
+	MaxSteps = 100_000
+	// MaxChaos is the most chaos entries a scenario may have.
+	MaxChaos = 1_000
+	// MaxBodyFileSize is the largest file a step's body-file may name.
+	MaxBodyFileSize = 64 << 20
+)
+
+// readBodyFile reads a body-file, refusing one beyond MaxBodyFileSize
+// without reading past the limit.
+func readBodyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return yamlguard.ReadAll(f, MaxBodyFileSize)
+}
 
 // LoadScenario reads a scenario from a YAML file; body-file paths are
 // relative to the file's directory. Errors cite the path as given.
 func LoadScenario(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	return LoadScenarioContext(context.Background(), path)
+}
+
+// LoadScenarioContext is LoadScenario, stopping with ctx's error when ctx
+// is done before the scenario is decoded. A file larger than
+// MaxScenarioSize is refused without being read past the limit.
+func LoadScenarioContext(ctx context.Context, path string) (*Scenario, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("faultinject: %w", err)
 	}
-	return parseScenario(path, data, filepath.Dir(path))
+	defer f.Close()
+	data, err := yamlguard.ReadAll(f, MaxScenarioSize)
+	if err != nil {
+		var ge *yamlguard.Error
+		if errors.As(err, &ge) {
+			return nil, &ScenarioError{Source: path, Line: 1, Column: 1, Msg: "the file is " + ge.Msg}
+		}
+		return nil, fmt.Errorf("faultinject: %w", err)
+	}
+	return parseScenario(ctx, path, data, filepath.Dir(path))
 }
 
 // ParseScenario decodes a scenario from YAML. name is what error messages
 // cite ("name:line:col: ..."); body-file paths are relative to the directory
 // of name. Decoding is strict: unknown fields and words are errors naming the
 // nearest valid one, and durations must be strings such as "250ms".
+//
+// Decoding takes time linear in the size of data and refuses input beyond
+// the limits (MaxScenarioSize, MaxScenarioDepth, MaxRoutes, MaxSteps,
+// MaxChaos) with an error naming where the limit was crossed.
 func ParseScenario(name string, data []byte) (*Scenario, error) {
-	return parseScenario(name, data, filepath.Dir(name))
+	return parseScenario(context.Background(), name, data, filepath.Dir(name))
+}
+
+// ParseScenarioContext is ParseScenario, stopping with ctx's error when ctx
+// is done before the scenario is decoded.
+func ParseScenarioContext(ctx context.Context, name string, data []byte) (*Scenario, error) {
+	return parseScenario(ctx, name, data, filepath.Dir(name))
 }
 
 // parseUploadedScenario parses a scenario that arrived over the network:
 // body-file, which would read the server's files, is an error.
-func parseUploadedScenario(name string, data []byte) (*Scenario, error) {
-	d := &decoder{name: name, noFiles: true}
+func parseUploadedScenario(ctx context.Context, name string, data []byte) (*Scenario, error) {
+	d := &decoder{ctx: ctx, name: name, noFiles: true, maxSize: maxScenarioUpload}
 	return d.scenario(data)
 }
 
-func parseScenario(name string, data []byte, dir string) (*Scenario, error) {
-	d := &decoder{name: name, dir: dir}
-	s, err := d.scenario(data)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+func parseScenario(ctx context.Context, name string, data []byte, dir string) (*Scenario, error) {
+	d := &decoder{ctx: ctx, name: name, dir: dir, maxSize: MaxScenarioSize}
+	return d.scenario(data)
 }
 
 // decoder walks the YAML syntax tree, so every error can name its place.
 type decoder struct {
+	ctx     context.Context
 	noFiles bool // body-file refused (scenarios uploaded over the network)
 	name    string
 	dir     string
+	maxSize int
+
+	mux      *http.ServeMux  // the routes decoded so far, for conflicts
+	patterns map[string]bool // their patterns
+	steps    int             // steps decoded so far, chaos included
+	items    int             // list items decoded so far, for ctx checks
 }
+
+// maxMessageRunes bounds the message of a decoding error.
+const maxMessageRunes = 512
 
 // decodeError unwinds the walk with a positioned error.
 type decodeError struct{ err *ScenarioError }
+
+// canceled unwinds the walk when the decoder's context is done.
+type canceled struct{ err error }
 
 func (d *decoder) failAt(tk *token.Token, format string, args ...any) {
 	line, col := 1, 1
 	if tk != nil && tk.Position != nil {
 		line, col = tk.Position.Line, tk.Position.Column
 	}
-	panic(decodeError{&ScenarioError{Source: d.name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}})
+	msg := fmt.Sprintf(format, args...)
+	if c := clip(msg, maxMessageRunes); len(c) < len(msg) {
+		msg = c + "…" // a message quotes input, which may be huge
+	}
+	panic(decodeError{&ScenarioError{Source: d.name, Line: line, Column: col, Msg: msg}})
 }
 
 func (d *decoder) fail(n ast.Node, format string, args ...any) {
@@ -90,13 +164,24 @@ func (d *decoder) fail(n ast.Node, format string, args ...any) {
 func (d *decoder) scenario(data []byte) (s *Scenario, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			de, ok := r.(decodeError)
-			if !ok {
+			switch x := r.(type) {
+			case decodeError:
+				s, err = nil, x.err
+			case canceled:
+				s, err = nil, x.err
+			default:
 				panic(r)
 			}
-			s, err = nil, de.err
 		}
 	}()
+	if err := d.ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ge := yamlguard.Check(data, yamlguard.Limits{MaxBytes: d.maxSize, MaxDepth: MaxScenarioDepth}); ge != nil {
+		line, col := max(ge.Line, 1), max(ge.Column, 1)
+		return nil, &ScenarioError{Source: d.name, Line: line, Column: col, Msg: ge.Msg}
+	}
+	d.mux, d.patterns = http.NewServeMux(), map[string]bool{}
 	f, perr := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if perr != nil {
 		var ye yaml.Error
@@ -122,10 +207,18 @@ func (d *decoder) scenario(data []byte) (s *Scenario, err error) {
 			s.Unmatched = d.status(v, key)
 		case "routes":
 			d.sequence(v, key, func(item ast.Node) {
-				s.Routes = append(s.Routes, d.route(item, s.Routes))
+				if len(s.Routes) == MaxRoutes {
+					d.fail(item, "more than %d routes", MaxRoutes)
+				}
+				s.Routes = append(s.Routes, d.route(item))
 			})
 		case "chaos":
-			d.sequence(v, key, func(item ast.Node) { s.Chaos = append(s.Chaos, d.chaos(item, s)) })
+			d.sequence(v, key, func(item ast.Node) {
+				if len(s.Chaos) == MaxChaos {
+					d.fail(item, "more than %d chaos entries", MaxChaos)
+				}
+				s.Chaos = append(s.Chaos, d.chaos(item, s))
+			})
 		}
 	})
 	if s.Name == "" {
@@ -138,7 +231,7 @@ func (d *decoder) scenario(data []byte) (s *Scenario, err error) {
 	return s, nil
 }
 
-func (d *decoder) route(n ast.Node, prev []Route) Route {
+func (d *decoder) route(n ast.Node) Route {
 	var r Route
 	var patternNode, stepsNode ast.Node
 	d.mapping(n, "route entry", []string{"route", "steps", "after"}, func(key string, k, v ast.Node) {
@@ -155,16 +248,13 @@ func (d *decoder) route(n ast.Node, prev []Route) Route {
 	if patternNode == nil {
 		d.fail(n, "route entry has no route: METHOD /path")
 	}
-	mux := http.NewServeMux()
-	for _, p := range prev {
-		if p.Pattern == r.Pattern {
-			d.fail(patternNode, "duplicate route %q", r.Pattern)
-		}
-		mux.Handle(p.Pattern, http.NotFoundHandler())
+	if d.patterns[r.Pattern] {
+		d.fail(patternNode, "duplicate route %q", r.Pattern)
 	}
-	if m := checkPattern(mux, r.Pattern); m != "" {
+	if m := checkPattern(d.mux, r.Pattern); m != "" {
 		d.fail(patternNode, "%s", m)
 	}
+	d.patterns[r.Pattern] = true
 	if len(r.Steps) == 0 && r.After.Mode != AfterStatus {
 		if stepsNode != nil {
 			d.fail(stepsNode, "%s", msgNoSteps)
@@ -193,6 +283,10 @@ func (d *decoder) after(v ast.Node) After {
 var stepFields = []string{"respond", "times", "delay", "headers", "body", "body-file", "retry-after", "retry-after-date", "fault", "for", "chunk", "every"}
 
 func (d *decoder) step(n ast.Node, chaos bool) Step {
+	if d.steps == MaxSteps {
+		d.fail(n, "more than %d steps", MaxSteps)
+	}
+	d.steps++
 	var st Step
 	var faultNode, statusNode, bodyNode ast.Node
 	fields := stepFields
@@ -231,7 +325,7 @@ func (d *decoder) step(n ast.Node, chaos bool) Step {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(d.dir, p)
 			}
-			b, err := os.ReadFile(p)
+			b, err := readBodyFile(p)
 			if err != nil {
 				d.fail(v, "body-file: %v", err)
 			}
@@ -289,11 +383,7 @@ func (d *decoder) chaos(n ast.Node, s *Scenario) Chaos {
 		d.fail(n, "chaos entry has no probability")
 	}
 	if routeNode != nil {
-		found := false
-		for _, r := range s.Routes {
-			found = found || r.Pattern == c.Route
-		}
-		if !found {
+		if !d.patterns[c.Route] {
 			d.fail(routeNode, "%s", msgChaosRoute(c.Route, s.patterns()))
 		}
 	}
@@ -303,14 +393,24 @@ func (d *decoder) chaos(n ast.Node, s *Scenario) Chaos {
 
 func (d *decoder) headers(v ast.Node) http.Header {
 	h := http.Header{}
+	add := func(key string, val ast.Node) {
+		s := d.scalar(val, key)
+		if m := checkHeaderValue(key, s); m != "" {
+			d.fail(val, "%s", m)
+		}
+		h.Add(key, s)
+	}
 	d.mapping(v, "headers", nil, func(key string, k, val ast.Node) {
+		if m := checkHeaderName(key); m != "" {
+			d.fail(k, "%s", m)
+		}
 		if sq, ok := val.(*ast.SequenceNode); ok {
 			for _, item := range sq.Values {
-				h.Add(key, d.scalar(item, key))
+				add(key, item)
 			}
 			return
 		}
-		h.Add(key, d.scalar(val, key))
+		add(key, val)
 	})
 	return h
 }
@@ -373,6 +473,11 @@ func (d *decoder) sequence(n ast.Node, what string, f func(item ast.Node)) {
 		d.fail(n, "%s: want a list, got %s", what, describe(n))
 	}
 	for _, item := range sq.Values {
+		if d.items++; d.items%64 == 0 {
+			if err := d.ctx.Err(); err != nil {
+				panic(canceled{err})
+			}
+		}
 		f(item)
 	}
 }

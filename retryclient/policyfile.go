@@ -11,6 +11,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/retrylab/retrylab/internal/yamlguard"
 )
 
 // policyWire is the serialised form of a Policy. Pointers tell a missing
@@ -149,6 +151,26 @@ func nodeError(node ast.Node, msg string) *PositionError {
 	return e
 }
 
+// Limits of a serialised policy, YAML or JSON. A policy needs a few
+// hundred bytes and three levels of nesting; anything far larger is refused
+// before it reaches a parser (the YAML parser's memory grows with the
+// square of the nesting depth).
+const (
+	// MaxPolicySize is the largest policy document accepted.
+	MaxPolicySize = 1 << 20
+	// MaxPolicyDepth is the deepest nesting accepted.
+	MaxPolicyDepth = 16
+)
+
+// checkPolicyInput refuses data beyond MaxPolicySize or MaxPolicyDepth.
+func checkPolicyInput(data []byte) error {
+	ge := yamlguard.Check(data, yamlguard.Limits{MaxBytes: MaxPolicySize, MaxDepth: MaxPolicyDepth})
+	if ge == nil {
+		return nil
+	}
+	return &PositionError{Line: max(ge.Line, 1), Column: max(ge.Column, 1), Msg: ge.Msg}
+}
+
 // ParsePolicy decodes a policy from YAML. Keys are kebab-case
 // (max-attempts, backoff: {kind, initial, multiplier, max, jitter, randomization-factor, max-jitter, min},
 // retry-statuses, retry-after: {honor, cap}, max-elapsed, attempt-timeout,
@@ -160,10 +182,17 @@ func nodeError(node ast.Node, msg string) *PositionError {
 // nearest valid one when close. The result is validated with
 // [Policy.Validate]; each problem it finds is a [*PositionError] at the
 // key it came from (several are joined with errors.Join).
+//
+// Input larger than [MaxPolicySize] or nested deeper than [MaxPolicyDepth]
+// is refused before it is parsed, with the place where the limit was
+// crossed.
 func ParsePolicy(name string, data []byte) (Policy, error) {
 	p := DefaultPolicy()
 	if len(bytes.TrimSpace(data)) == 0 {
 		return p, nil
+	}
+	if err := checkPolicyInput(data); err != nil {
+		return Policy{}, withName(name, err)
 	}
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
@@ -386,8 +415,12 @@ func (p Policy) MarshalJSON() ([]byte, error) { return json.Marshal(p.wire()) }
 // UnmarshalJSON decodes p strictly: keys must match exactly (case
 // included) and appear once, unknown fields and values of the wrong type
 // are errors; missing fields keep their [DefaultPolicy] values. The result
-// is validated.
+// is validated. Input beyond [MaxPolicySize] or [MaxPolicyDepth] is refused
+// before it is decoded.
 func (p *Policy) UnmarshalJSON(b []byte) error {
+	if err := checkPolicyInput(b); err != nil {
+		return fmt.Errorf("retryclient: decoding policy: %w", err)
+	}
 	if err := checkJSONKeys(b); err != nil {
 		return fmt.Errorf("retryclient: decoding policy: %w", err)
 	}

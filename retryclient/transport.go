@@ -63,15 +63,21 @@ type Transport struct {
 
 var _ http.RoundTripper = (*Transport)(nil)
 
-// New returns a Transport that sends attempts through next (nil means
-// [http.DefaultTransport]) under policy p. New never panics: if p is
-// invalid, every RoundTrip returns p.Validate()'s error (also available from
-// [Transport.Err]) without sending anything. p is copied; later changes to
-// its RetryStatuses slice do not affect the Transport.
+// New returns a Transport that sends attempts through next under policy p.
+// New never panics: if p is invalid, every RoundTrip returns p.Validate()'s
+// error (also available from [Transport.Err]) without sending anything. p
+// is copied; later changes to its RetryStatuses slice do not affect the
+// Transport.
+//
+// A nil next means [http.DefaultTransport] as it is when each attempt is
+// sent, not when New is called: a Transport built before httpmock.Activate
+// (which replaces http.DefaultTransport) still reaches the mock. With
+// httpmock, keep the mock below the retries: New(mt, p) with mt an
+// *httpmock.MockTransport (faultinject.Register plays a scenario on it),
+// or New(nil, p) with httpmock.Activate. Never call
+// httpmock.ActivateNonDefault on the *http.Client of a retrying client: it
+// replaces the client's Transport, and the retries with it.
 func New(next http.RoundTripper, p Policy, opts ...Option) *Transport {
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	p.RetryStatuses = slices.Clone(p.RetryStatuses)
 	t := &Transport{next: next, policy: p, err: p.Validate()}
 	for _, o := range opts {
@@ -99,10 +105,19 @@ func (t *Transport) Policy() Policy {
 	return p
 }
 
+// base returns the RoundTripper attempts go through: next, or
+// http.DefaultTransport as it is now.
+func (t *Transport) base() http.RoundTripper {
+	if t.next != nil {
+		return t.next
+	}
+	return http.DefaultTransport
+}
+
 // CloseIdleConnections closes the idle connections of the wrapped
 // RoundTripper if it supports that.
 func (t *Transport) CloseIdleConnections() {
-	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
 }
@@ -243,7 +258,7 @@ func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final 
 	if n == 1 {
 		lr.first = start
 	}
-	resp, err = t.next.RoundTrip(areq)
+	resp, err = t.base().RoundTrip(areq)
 	if resp == nil && err == nil {
 		err = errNilResponse
 	}

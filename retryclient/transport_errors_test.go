@@ -135,7 +135,7 @@ func TestTransportForwardsCloseIdleConnections(t *testing.T) {
 		t.Errorf("CloseIdleConnections reached next %d times, want 1", ic.closed)
 	}
 	New(roundTripFunc(nil), DefaultPolicy()).CloseIdleConnections() // no such method: no panic
-	if New(nil, DefaultPolicy()).next != http.DefaultTransport {
+	if New(nil, DefaultPolicy()).base() != http.DefaultTransport {
 		t.Error("New(nil, …) does not use http.DefaultTransport")
 	}
 }

@@ -141,7 +141,7 @@ type runOutput struct {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, _ io.Writer) error {
-	spec, out, err := parseRun(args, stdout)
+	spec, out, err := parseRun(ctx, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func cmdRun(ctx context.Context, args []string, stdout, _ io.Writer) error {
 
 // parseRun turns run's command line into a runSpec, checking everything
 // before any work is done.
-func parseRun(args []string, stdout io.Writer) (runSpec, runOutput, error) {
+func parseRun(ctx context.Context, args []string, stdout io.Writer) (runSpec, runOutput, error) {
 	fs := newFlagSet("run", "--scenario NAME|FILE [flags]", runExamples, stdout)
 	scenarioArg := fs.String("scenario", "", "embedded scenario name (see 'retrylab scenarios') or YAML file")
 	policyFile := fs.String("policy", "", "retry policy YAML file (default: retryclient.DefaultPolicy with a "+runAttemptTimeout.String()+" attempt timeout)")
@@ -196,7 +196,7 @@ func parseRun(args []string, stdout io.Writer) (runSpec, runOutput, error) {
 		return runSpec{}, out, err
 	}
 	set := fs.setFlags()
-	s, err := loadScenario(*scenarioArg)
+	s, err := loadScenario(ctx, *scenarioArg)
 	if err != nil {
 		return runSpec{}, out, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -123,7 +124,7 @@ func TestScenarioFileWithoutExtension(t *testing.T) {
 	if err := os.WriteFile("my-outage", []byte("name: my-outage\nroutes:\n  - route: GET /x\n    steps: [{respond: 503}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := loadScenario("my-outage")
+	s, err := loadScenario(context.Background(), "my-outage")
 	if err != nil || s.Name != "my-outage" {
 		t.Fatalf("loadScenario(my-outage) = %v, %v; want the file in the working directory", s, err)
 	}
@@ -131,10 +132,10 @@ func TestScenarioFileWithoutExtension(t *testing.T) {
 	if err := os.WriteFile("outage", []byte("name: not-the-catalogue\nroutes: []\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := loadScenario("outage"); err != nil || s.Name != "outage" {
+	if s, err := loadScenario(context.Background(), "outage"); err != nil || s.Name != "outage" {
 		t.Errorf("loadScenario(outage) = %v, %v; want the embedded scenario", s, err)
 	}
-	_, err = loadScenario("no-such-thing")
+	_, err = loadScenario(context.Background(), "no-such-thing")
 	if err == nil || !strings.HasSuffix(err.Error(), "; a scenario file is named by a path that contains a / or ends in .yaml or .yml") {
 		t.Errorf("error %v, want a hint on how to name a file", err)
 	}

@@ -14,28 +14,48 @@ import (
 	"github.com/retrylab/retrylab/fixtures"
 )
 
-// The most bytes the CLI reads from a scenario or a policy file; larger
-// files (or endless ones such as /dev/zero) are refused before decoding.
-const (
-	maxScenarioFile = 4 << 20
-	maxPolicyFile   = 1 << 20
-)
-
 // loadScenario reads --scenario: a file when the argument looks like a path
 // (it contains a slash or ends in .yaml or .yml), otherwise an embedded
-// fixture, or else a file of that name; ./name always reads a file.
-func loadScenario(arg string) (*faultinject.Scenario, error) {
+// fixture, or else a file of that name; ./name always reads a file. It
+// returns at once with errInterrupted when ctx is done (SIGINT or SIGTERM)
+// during the load.
+func loadScenario(ctx context.Context, arg string) (*faultinject.Scenario, error) {
 	if arg == "" {
 		return nil, usagef("--scenario is required: an embedded scenario name (%s) or a YAML file", strings.Join(fixtures.Names(), ", "))
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, errInterrupted
+	}
+	type result struct {
+		s   *faultinject.Scenario
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { // the decoder stops soon after ctx is done; nobody waits for it
+		s, err := loadScenarioFrom(ctx, arg)
+		done <- result{s, err}
+	}()
+	select {
+	case r := <-done:
+		return r.s, r.err
+	case <-ctx.Done():
+		return nil, errInterrupted
+	}
+}
+
+// errInterrupted is returned by a command stopped by a signal before it
+// could start its work.
+var errInterrupted = errors.New("interrupted while loading the scenario")
+
+func loadScenarioFrom(ctx context.Context, arg string) (*faultinject.Scenario, error) {
 	if strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
-		return loadScenarioFile(arg)
+		return loadScenarioFile(ctx, arg)
 	}
 	s, err := fixtures.Load(arg)
 	if err != nil {
 		if fi, serr := os.Stat(arg); serr == nil && fi.Mode().IsRegular() {
 			// Not a catalogue name, but a file in the working directory.
-			return loadScenarioFile(arg)
+			return loadScenarioFile(ctx, arg)
 		}
 		return nil, usagef("%v; a scenario file is named by a path that contains a / or ends in .yaml or .yml", err)
 	}
@@ -43,14 +63,17 @@ func loadScenario(arg string) (*faultinject.Scenario, error) {
 }
 
 // loadScenarioFile reads and decodes a scenario file, at most
-// maxScenarioFile bytes of it.
-func loadScenarioFile(path string) (*faultinject.Scenario, error) {
-	data, err := readBounded(path, "scenario", maxScenarioFile)
+// faultinject.MaxScenarioSize bytes of it.
+func loadScenarioFile(ctx context.Context, path string) (*faultinject.Scenario, error) {
+	data, err := readBounded(path, "scenario", faultinject.MaxScenarioSize)
 	if err != nil {
 		return nil, err
 	}
-	s, err := faultinject.ParseScenario(path, data)
+	s, err := faultinject.ParseScenarioContext(ctx, path, data)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, errInterrupted
+		}
 		return nil, usageError{yamlError(path, data, err).Error()}
 	}
 	return s, nil

@@ -33,7 +33,7 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if *journalLimit < 0 {
 		return usagef("--journal-limit %d: must be 0 (no limit) or more", *journalLimit)
 	}
-	s, err := loadScenario(*scenarioArg)
+	s, err := loadScenario(ctx, *scenarioArg)
 	if err != nil {
 		return err
 	}

@@ -349,10 +349,10 @@ func stormContenders(m stormModel, files []string) ([]storm.Contender, error) {
 	return out, nil
 }
 
-// loadPolicy reads a policy YAML file, strictly, and at most maxPolicyFile
+// loadPolicy reads a policy YAML file, strictly, and at most retryclient.MaxPolicySize
 // bytes of it.
 func loadPolicy(path string) (retryclient.Policy, error) {
-	data, err := readBounded(path, "policy", maxPolicyFile)
+	data, err := readBounded(path, "policy", retryclient.MaxPolicySize)
 	if err != nil {
 		return retryclient.Policy{}, err
 	}
