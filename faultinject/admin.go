@@ -266,6 +266,12 @@ func adminCall(c Call) AdminCall {
 // server starts closing, so that Close need not wait for a long upload.
 func (s *Server) closingContext(parent context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(parent)
+	select {
+	case <-s.closing:
+		cancel() // closing already: the parse must not start
+		return ctx, cancel
+	default:
+	}
 	go func() {
 		select {
 		case <-s.closing:

@@ -1,6 +1,7 @@
 package suites_test
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -126,9 +127,12 @@ func TestRulesRegressions(t *testing.T) {
 			[]string{"keeps its waits inside the promised envelope"},
 		},
 		{
+			// Seeded: unseeded full jitter fitted the equal-jitter envelope by
+			// chance in about 3% of runs.
 			"equal jitter promised but not given is caught",
 			retryclientWith(retryclient.DefaultPolicy().WithMaxAttempts(6),
-				suites.Promise{MaxAttempts: 6, InitialBackoff: 100 * time.Millisecond, Multiplier: 2, MaxBackoff: 10 * time.Second, Jitter: retryclient.JitterEqual}),
+				suites.Promise{MaxAttempts: 6, InitialBackoff: 100 * time.Millisecond, Multiplier: 2, MaxBackoff: 10 * time.Second, Jitter: retryclient.JitterEqual},
+				retryclient.WithRand(rand.NewPCG(7, 7))),
 			[]string{"keeps its waits inside the promised envelope"},
 		},
 	}
