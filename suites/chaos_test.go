@@ -53,16 +53,3 @@ func TestChaosCatchesBrokenClients(t *testing.T) {
 		}
 	}
 }
-
-// TestChaosPeers: both peers retry unkeyed POSTs, which random sequences
-// find.
-func TestChaosPeers(t *testing.T) {
-	for name, s := range map[string]suites.Subject{
-		"go-retryablehttp": retryablehttpSubject(),
-		"resty":            restySubject(),
-	} {
-		if failed := chaosFailures(t, s, 60); len(failed) == 0 {
-			t.Errorf("%s: expected chaos failures (it retries POST without a key), found none", name)
-		}
-	}
-}

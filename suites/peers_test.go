@@ -2,10 +2,14 @@ package suites_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -74,7 +78,9 @@ func restySubject() suites.Subject {
 			c := resty.New().SetLogger(quietLogger{}).SetTransport(base).SetRetryCount(3).
 				SetRetryWaitTime(100 * time.Millisecond).SetRetryMaxWaitTime(2 * time.Second).
 				AddRetryCondition(func(r *resty.Response, err error) bool {
-					return r != nil && (r.StatusCode() == http.StatusTooManyRequests || r.StatusCode() >= 500)
+					// "Including err != nil emulates the default retry
+					// behavior for errors encountered during the request."
+					return err != nil || r.StatusCode() == http.StatusTooManyRequests || r.StatusCode() >= 500
 				})
 			return &http.Client{Transport: restyClient{c}}
 		},
@@ -102,9 +108,35 @@ func TestPeers(t *testing.T) {
 		{"resty", restySubject(), []string{
 			"does not retry 501 or 505",
 			"does not retry a POST or PATCH without an Idempotency-Key",
-			// A retry condition replaces resty's default decision, so once
-			// one is added a connection reset is no longer retried.
-			"makes the promised attempts on transient failures",
+		}},
+		{"failsafe-go", failsafeSubject(), []string{
+			"does not retry 501 or 505",
+			"does not retry a POST or PATCH without an Idempotency-Key",
+			"closes the bodies of the responses it discards",
+			"honours Retry-After as an HTTP-date",
+		}},
+		{"heimdall", heimdallSubject(), []string{
+			"does not retry 501 or 505",
+			"does not retry a POST or PATCH without an Idempotency-Key",
+			"stops at once when the caller cancels",
+			// A false alarm until a Promise can state this jitter.
+			"keeps its waits inside the promised envelope",
+		}},
+		{"retry-go", retrygoSubject(), []string{
+			"does not retry 501 or 505",
+			"does not retry a POST or PATCH without an Idempotency-Key",
+			// A false alarm until a Promise can state this jitter.
+			"keeps its waits inside the promised envelope",
+		}},
+		{"cenkalti/backoff", backoffSubject(), []string{
+			"does not retry 501 or 505",
+			"does not retry a POST or PATCH without an Idempotency-Key",
+			// A false alarm until a Promise can state this jitter.
+			"keeps its waits inside the promised envelope",
+		}},
+		{"sethvargo/go-retry", goretrySubject(), []string{
+			"does not retry 501 or 505",
+			"does not retry a POST or PATCH without an Idempotency-Key",
 		}},
 	}
 	for _, c := range cases {
@@ -125,3 +157,102 @@ type quietLogger struct{}
 func (quietLogger) Errorf(string, ...any) {}
 func (quietLogger) Warnf(string, ...any)  {}
 func (quietLogger) Debugf(string, ...any) {}
+
+// chaosSeeds is how many chaos sequences TestChaosPeers runs per peer.
+const chaosSeeds = 60
+
+// chaosKind names the invariant a chaos failure broke, from its message.
+func chaosKind(err error) string {
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "POST without Idempotency-Key was sent"):
+		return "retries an unkeyed POST"
+	case strings.Contains(msg, "followed a final"):
+		return "retries a final answer"
+	case strings.Contains(msg, "were never closed"):
+		return "leaves discarded responses open"
+	case strings.Contains(msg, "the final answer was reachable"):
+		return "gives up before the final answer"
+	default:
+		return msg
+	}
+}
+
+// TestChaosPeers records which chaos sequences each peer fails, and why
+// (see docs/compat.md), asserted exactly like TestPeers.
+func TestChaosPeers(t *testing.T) {
+	cases := []struct {
+		name    string
+		subject suites.Subject
+		want    map[string][]uint64
+	}{
+		{"go-retryablehttp", retryablehttpSubject(), map[string][]uint64{
+			"gives up before the final answer": {6, 20, 60},
+			"retries an unkeyed POST":          {13, 24, 26, 33, 38, 45, 48, 49, 54},
+		}},
+		{"resty", restySubject(), map[string][]uint64{
+			"gives up before the final answer": {6, 20, 49},
+			"retries a final answer":           {12, 33, 35},
+			"retries an unkeyed POST":          {2, 4, 13, 24, 42, 43, 45, 46, 48, 51, 54, 57, 58},
+		}},
+		{"failsafe-go", failsafeSubject(), map[string][]uint64{
+			"gives up before the final answer": {6, 20, 49},
+			"leaves discarded responses open":  {3, 5, 7, 8, 9, 10, 15, 17, 18, 23, 25, 26, 29, 30, 31, 32, 38, 39, 41, 47, 52, 53, 55, 59, 60},
+			"retries an unkeyed POST":          {2, 4, 13, 24, 33, 42, 43, 45, 46, 48, 51, 54, 57, 58},
+		}},
+		{"heimdall", heimdallSubject(), map[string][]uint64{
+			"gives up before the final answer": {5, 6, 9, 20, 25, 31, 52, 58, 60},
+			"leaves discarded responses open":  {4, 10},
+			"retries a final answer":           {2, 12, 35, 54},
+			"retries an unkeyed POST":          {24, 26, 33, 38, 45, 48, 49},
+		}},
+		{"retry-go", retrygoSubject(), map[string][]uint64{
+			"gives up before the final answer": {1, 17, 42, 49, 60},
+			"retries a final answer":           {8, 10, 12, 19, 26, 35, 48, 54},
+			"retries an unkeyed POST":          {4, 5, 7, 18, 24, 29, 30, 32, 33, 36, 41, 43, 47, 51, 53, 56, 57},
+		}},
+		{"cenkalti/backoff", backoffSubject(), map[string][]uint64{
+			"gives up before the final answer": {6, 20, 60},
+			"retries a final answer":           {2, 5, 12, 13, 35, 54},
+			"retries an unkeyed POST":          {24, 26, 33, 38, 45, 48, 49},
+		}},
+		{"sethvargo/go-retry", goretrySubject(), map[string][]uint64{
+			"gives up before the final answer": {6, 20, 60},
+			"retries a final answer":           {2, 5, 12, 13, 35, 54},
+			"retries an unkeyed POST":          {24, 26, 33, 38, 45, 48, 49},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := map[string][]uint64{}
+			for seed := uint64(1); seed <= chaosSeeds; seed++ {
+				synctest.Test(t, func(t *testing.T) {
+					if err := suites.CheckChaos(t.Context(), c.subject, seed); err != nil {
+						kind := chaosKind(err)
+						got[kind] = append(got[kind], seed)
+						t.Logf("seed %d: %v", seed, err)
+					}
+					// A response heimdall returns with an error is never
+					// closed, and its http.Client's timeout goroutine
+					// waits for it: let that timeout pass on the fake
+					// clock, so the bubble ends with no goroutine left.
+					time.Sleep(time.Minute)
+				})
+			}
+			if !maps.EqualFunc(got, c.want, slices.Equal) {
+				t.Errorf("failed sequences:\n  got  %s\n  want %s", formatKinds(got), formatKinds(c.want))
+			}
+		})
+	}
+}
+
+// formatKinds prints failed sequences by kind, in a stable order, as Go
+// source ready to paste.
+func formatKinds(m map[string][]uint64) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(&b, "\n\t%q: {%s},", k, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(m[k])), ", "), "[]"))
+	}
+	b.WriteString("\n}")
+	return b.String()
+}
