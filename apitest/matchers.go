@@ -34,7 +34,8 @@ type evidence struct {
 	haveJrn  bool // calls are known
 	err      error
 	realTime bool
-	policy   *retryclient.Policy // the client's policy, when known
+	policy   *retryclient.Policy   // the client's policy, when known
+	scenario *faultinject.Scenario // the scenario the server played, when known
 }
 
 func evidenceOf(actual any) (evidence, error) {
@@ -50,6 +51,7 @@ func evidenceOf(actual any) (evidence, error) {
 		ev.err = a.lastError()
 		p := a.policy
 		ev.policy = &p
+		ev.scenario = a.scenario
 	case retryclient.Timeline:
 		ev.attempts, ev.haveAtt = a, true
 	case []retryclient.Attempt:
@@ -223,34 +225,121 @@ func HaveAttempts(n int) types.GomegaMatcher {
 
 // HaveCalls succeeds when the server's route with the given pattern (as
 // written in the scenario, e.g. "GET /users/{id}") received exactly n calls.
+// Matched against a *Fixture, a route the scenario does not have is an
+// error that names the nearest one ("did you mean"), not a count of 0.
 func HaveCalls(route string, n int) types.GomegaMatcher {
+	count := func(ev evidence) int {
+		got := 0
+		for _, c := range ev.calls {
+			if c.Route == route {
+				got++
+			}
+		}
+		return got
+	}
 	return &matcher{
 		desc: fmt.Sprintf("make %s to %s", plural(n, "call"), route),
 		check: func(ev evidence) (string, error) {
 			if !ev.haveJrn {
 				return "", errors.New("apitest: HaveCalls needs the server's journal: match a *Fixture or a *faultinject.Journal")
 			}
-			got := 0
-			for _, c := range ev.calls {
-				if c.Route == route {
-					got++
-				}
+			if err := knownRoute(ev, route); err != nil {
+				return "", err
 			}
-			if got != n {
+			if got := count(ev); got != n {
+				if got == 0 {
+					return "the route received none" + nearestCalled(ev.calls, route), nil
+				}
 				return fmt.Sprintf("the route received %d", got), nil
 			}
 			return "", nil
 		},
-		final: func(ev evidence) bool {
-			got := 0
-			for _, c := range ev.calls {
-				if c.Route == route {
-					got++
-				}
-			}
-			return got > n
-		},
+		final: func(ev evidence) bool { return count(ev) > n },
 	}
+}
+
+// knownRoute returns an error when the scenario is known and has no route
+// with the given pattern.
+func knownRoute(ev evidence, route string) error {
+	if ev.scenario == nil {
+		return nil
+	}
+	var patterns []string
+	for _, r := range ev.scenario.Routes {
+		if r.Pattern == route {
+			return nil
+		}
+		patterns = append(patterns, r.Pattern)
+	}
+	msg := fmt.Sprintf("apitest: HaveCalls: scenario %q has no route %q", ev.scenario.Name, route)
+	if s := nearest(route, patterns); s != "" {
+		return fmt.Errorf("%s (did you mean %q?)", msg, s)
+	}
+	return fmt.Errorf("%s; its routes are %q", msg, patterns)
+}
+
+// nearestCalled suggests, for a route no call matched, the route of a call
+// whose pattern is a plausible typo of it ("" when none is).
+func nearestCalled(calls []faultinject.Call, route string) string {
+	var routes []string
+	seen := map[string]bool{}
+	for _, c := range calls {
+		if c.Route != "" && !seen[c.Route] {
+			seen[c.Route] = true
+			routes = append(routes, c.Route)
+		}
+	}
+	if s := nearest(route, routes); s != "" {
+		return fmt.Sprintf(" (did you mean %q? it received %s)", s, plural(countRoute(calls, s), "call"))
+	}
+	return ""
+}
+
+func countRoute(calls []faultinject.Call, route string) int {
+	n := 0
+	for _, c := range calls {
+		if c.Route == route {
+			n++
+		}
+	}
+	return n
+}
+
+// nearest returns the candidate nearest to word by edit distance, or ""
+// when none is close enough to be a plausible typo (the threshold of
+// faultinject's "did you mean").
+func nearest(word string, candidates []string) string {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		if d := levenshtein(strings.ToLower(word), strings.ToLower(c)); bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD < 0 || bestD > max(2, len(best)/2) {
+		return ""
+	}
+	return best
+}
+
+// levenshtein returns the edit distance between a and b.
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
 }
 
 // HaveNotRetried succeeds when no request was attempted more than once: for
@@ -353,42 +442,39 @@ func tolerance(observed bool) time.Duration {
 // schedule; see HaveBackedOffWithin).
 func HaveBackedOffExponentially(initial time.Duration, multiplier float64, max ...time.Duration) types.GomegaMatcher {
 	desc := fmt.Sprintf("back off exponentially from %v by ×%v", initial, multiplier)
-	env := rules.Envelope{Initial: initial, Multiplier: multiplier}
+	b := retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: initial, Multiplier: multiplier, Jitter: retryclient.JitterNone}
 	if len(max) > 0 {
-		env.Max = max[0]
-		desc += fmt.Sprintf(" up to %v", env.Max)
+		b.Max = max[0]
+		desc += fmt.Sprintf(" up to %v", b.Max)
 	}
-	return envelopeMatcher(desc, env, true)
+	return envelopeMatcher(desc, b, true)
 }
 
 // HaveBackedOffWithin succeeds when some request was retried at least twice
 // and every wait that Retry-After did not dictate lies within the bounds b
-// gives it: exactly b's schedule without jitter, [0, schedule] with full
-// jitter, [schedule/2, schedule] with equal jitter, [Initial, 3×previous
-// wait] capped with decorrelated jitter.
+// gives it ([retryclient.Backoff.Bounds]): exactly b's schedule without
+// jitter, [0, schedule] with full jitter, [schedule/2, schedule] with equal
+// jitter, [Initial, 3×previous wait] capped with decorrelated jitter,
+// schedule×(1±RandomizationFactor) with randomized jitter, [schedule,
+// schedule+MaxJitter] with additive jitter, and never below b.Min.
 func HaveBackedOffWithin(b retryclient.Backoff) types.GomegaMatcher {
-	env := rules.Envelope{Initial: b.Initial, Multiplier: b.Multiplier, Max: b.Max, Jitter: string(b.Jitter)}
-	switch b.Kind {
-	case retryclient.BackoffConstant:
-		env.Multiplier = 1
-	case retryclient.BackoffLinear:
-		env.Linear = true
-	}
-	return envelopeMatcher(fmt.Sprintf("back off within %s %v·%v ≤ %v with %s jitter", b.Kind, b.Initial, b.Multiplier, b.Max, b.Jitter), env, false)
+	return envelopeMatcher(fmt.Sprintf("back off within %s %v·%v ≤ %v %s", b.Kind, b.Initial, b.Multiplier, b.Max, rules.JitterPhrase(b)), b, false)
 }
 
-func envelopeMatcher(desc string, env rules.Envelope, jitterFromPolicy bool) types.GomegaMatcher {
-	if env.Multiplier < 1 && !env.Linear && env.Multiplier != 0 {
+func envelopeMatcher(desc string, b retryclient.Backoff, jitterFromPolicy bool) types.GomegaMatcher {
+	b = rules.Normalize(b)
+	if err := b.Validate(); err != nil {
 		return &matcher{desc: desc, check: func(evidence) (string, error) {
-			return "", fmt.Errorf("apitest: a backoff multiplier must be >= 1, got %v", env.Multiplier)
+			return "", fmt.Errorf("apitest: %s", strings.TrimPrefix(err.Error(), "retryclient: "))
 		}}
 	}
 	return &matcher{
 		desc: desc,
 		check: func(ev evidence) (string, error) {
-			e := env
+			e := rules.Envelope{Backoff: b}
 			if jitterFromPolicy && ev.policy != nil {
-				e.Jitter = string(ev.policy.Backoff.Jitter)
+				pb := ev.policy.Backoff
+				e.Backoff.Jitter, e.Backoff.RandomizationFactor, e.Backoff.MaxJitter, e.Backoff.Min = pb.Jitter, pb.RandomizationFactor, pb.MaxJitter, pb.Min
 			}
 			ws, ra, observed := ev.waits()
 			most := 0

@@ -78,7 +78,7 @@ Timeline:
 			{apitest.HaveBackedOffWithin(retryclient.Backoff{Kind: retryclient.BackoffConstant, Initial: 100 * time.Millisecond, Jitter: retryclient.JitterEqual}), true, "Expected the retry client not to back off within constant 100ms·0 ≤ 0s with equal jitter, but it did."},
 			{apitest.HaveHonoredRetryAfter(), true, "Expected the retry client not to honour Retry-After, but it did."},
 			{apitest.HaveSentSameBody(), true, "Expected the retry client not to send the same body on every attempt, but it did."},
-			{apitest.HaveSentSameIdempotencyKey(), false, "Expected the retry client to send the same Idempotency-Key on every attempt, but expected an Idempotency-Key on every attempt, call #1 to GET /users/{id} had none."},
+			{apitest.HaveSentSameIdempotencyKey(), false, "Expected the retry client to send the same Idempotency-Key on every attempt, but call #1 to GET /users/{id} carried no Idempotency-Key."},
 			{apitest.HaveGivenUpWith(retryclient.ReasonMaxAttempts), false, `Expected the retry client to give up with reason "max-attempts", but it stopped with "success".`},
 		}
 		for _, c := range cases {
@@ -107,7 +107,7 @@ Timeline:
 			resp.Body.Close()
 		}
 		Expect(fails(fx.Journal(), apitest.HaveHonoredRetryAfter(), false)).To(HavePrefix(
-			"Expected the retry client to honour Retry-After, but expected a wait of at least 3s after Retry-After: 3 on call #1 to GET /x, the next call came after 0s."))
+			"Expected the retry client to honour Retry-After, but call #1 to GET /x was answered with Retry-After: 3 (a wait of 3s) and the next call came after 0s."))
 	})
 
 	It("reports different bodies and keys", func(ctx context.Context) {
@@ -122,9 +122,55 @@ Timeline:
 			resp.Body.Close()
 		}
 		Expect(fails(fx, apitest.HaveSentSameBody(), false)).To(MatchRegexp(
-			`^Expected the retry client to send the same body on every attempt, but expected the same body on every attempt, POST /orders call #1 sent 7 bytes \(sha256 [0-9a-f]{12}\) but call #2 sent 8 bytes \(sha256 [0-9a-f]{12}\)\.`))
+			`^Expected the retry client to send the same body on every attempt, but call #1 to POST /orders sent 7 bytes \(sha256 [0-9a-f]{12}\) and call #2 sent 8 bytes \(sha256 [0-9a-f]{12}\)\.`))
 		Expect(fails(fx, apitest.HaveSentSameIdempotencyKey(), false)).To(HavePrefix(
-			`Expected the retry client to send the same Idempotency-Key on every attempt, but expected the same Idempotency-Key on every attempt, call #1 sent "k1" but call #2 sent "k2".`))
+			`Expected the retry client to send the same Idempotency-Key on every attempt, but call #1 to POST /orders sent Idempotency-Key "k1" and call #2 sent "k2".`))
+	})
+
+	// Regression: a misspelt route counted 0 calls and read like a client
+	// bug ("the route received 0").
+	It("names the nearest route when the scenario lacks the one matched", func(ctx context.Context) {
+		s := fi.NewScenario("payments").Route("GET /v1/payments/{id}", fi.Status(200)).Route("POST /v1/payments", fi.Status(201)).MustBuild()
+		fx := apitest.New(ctx, s, apitest.WithPolicy(noJitter()))
+		resp, err := fx.Get(ctx, "/v1/payments/7")
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		_, err = apitest.HaveCalls("GET /v1/payment/{id}", 2).Match(fx)
+		Expect(err).To(MatchError(`apitest: HaveCalls: scenario "payments" has no route "GET /v1/payment/{id}" (did you mean "GET /v1/payments/{id}"?)`))
+		_, err = apitest.HaveCalls("DELETE /accounts", 1).Match(fx)
+		Expect(err).To(MatchError(`apitest: HaveCalls: scenario "payments" has no route "DELETE /accounts"; its routes are ["GET /v1/payments/{id}" "POST /v1/payments"]`))
+		Expect(fails(fx.Journal(), apitest.HaveCalls("GET /v1/payment/{id}", 2), false)).To(HavePrefix(
+			`Expected the retry client to make 2 calls to GET /v1/payment/{id}, but the route received none (did you mean "GET /v1/payments/{id}"? it received 1 call).`))
+		Expect(fx).To(apitest.HaveCalls("POST /v1/payments", 0))
+	})
+
+	// Regression: the matcher read "Retry-After: +3" as 3s while
+	// retryclient ignores it and backs off, so a correct client failed.
+	It("reads Retry-After as retryclient does", func(ctx context.Context) {
+		s := fi.NewScenario("plus").Route("GET /x", fi.Status(503).Header("Retry-After", "+3"), fi.Status(200)).MustBuild()
+		fx := apitest.New(ctx, s, apitest.WithPolicy(noJitter()))
+		resp, err := fx.Get(ctx, "/x")
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		Expect(fx).To(apitest.HaveAttempts(2))
+		Expect(fx.Journal()).NotTo(apitest.HaveHonoredRetryAfter()) // no valid Retry-After to honour
+		Expect(fails(fx.Journal(), apitest.HaveHonoredRetryAfter(), false)).To(HavePrefix(
+			"Expected the retry client to honour Retry-After, but no answer carried a Retry-After header."))
+	})
+
+	It("checks the randomized and additive jitter shapes", func(ctx context.Context) {
+		s := fi.NewScenario("outage").Route("GET /x", fi.Status(503)).MustBuild()
+		b := retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 100 * time.Millisecond, Multiplier: 2, Max: time.Second,
+			Jitter: retryclient.JitterRandomized, RandomizationFactor: 0.5}
+		fx := apitest.New(ctx, s, apitest.WithPolicy(retryclient.DefaultPolicy().WithMaxAttempts(6).WithBackoff(b)))
+		resp, err := fx.Get(ctx, "/x")
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		Expect(fx).To(apitest.HaveBackedOffWithin(b))
+		Expect(fx.Journal()).To(apitest.HaveBackedOffWithin(b))
+		additive := b
+		additive.Jitter, additive.MaxJitter = retryclient.JitterAdditive, 10*time.Millisecond
+		Expect(fails(fx, apitest.HaveBackedOffWithin(additive), false)).To(ContainSubstring("with additive jitter (up to 10ms)"))
 	})
 
 	It("matches a GiveUpError", func(ctx context.Context) {

@@ -39,7 +39,21 @@ const (
 	// previous delay taken as Initial for the first retry: AWS's
 	// "decorrelated jitter".
 	JitterDecorrelated JitterKind = "decorrelated"
+	// JitterRandomized waits a uniform random duration in
+	// [b × (1 − RandomizationFactor), b × (1 + RandomizationFactor)]:
+	// cenkalti/backoff's "randomization factor" (its default 0.5 spreads
+	// waits ±50 % around the schedule).
+	JitterRandomized JitterKind = "randomized"
+	// JitterAdditive waits b plus a uniform random duration in
+	// [0, MaxJitter]: the added jitter of avast/retry-go's RandomDelay and
+	// of heimdall's backoffs.
+	JitterAdditive JitterKind = "additive"
 )
+
+// JitterKinds returns every jitter kind, in a fixed order.
+func JitterKinds() []JitterKind {
+	return []JitterKind{JitterNone, JitterFull, JitterEqual, JitterDecorrelated, JitterRandomized, JitterAdditive}
+}
 
 // Backoff computes the wait before a retry. It is a plain value and its
 // Delay method is a pure function of its arguments, so a Backoff is safe for
@@ -57,6 +71,17 @@ type Backoff struct {
 	Max time.Duration
 	// Jitter is how randomness is applied. Default [JitterFull].
 	Jitter JitterKind
+	// RandomizationFactor is the spread of [JitterRandomized], in [0, 1]
+	// (ignored by the other kinds): 0.5 waits between half and one and a
+	// half times the capped base delay. 0 means no spread.
+	RandomizationFactor float64
+	// MaxJitter is the largest duration [JitterAdditive] adds to the capped
+	// base delay (ignored by the other kinds). Must be >= 0.
+	MaxJitter time.Duration
+	// Min is the shortest wait, applied last, after jitter and Max: a wait
+	// that would be shorter is raised to Min (resty waits at least its
+	// RetryWaitTime). 0 means no floor. Must be >= 0.
+	Min time.Duration
 }
 
 // DefaultBackoff returns the backoff of [DefaultPolicy]: exponential from
@@ -92,9 +117,18 @@ func (b Backoff) Validate() error {
 		errs = append(errs, fieldErrorf("backoff.kind", "retryclient: Backoff.Kind must be constant, linear or exponential, got %q", b.Kind))
 	}
 	switch b.Jitter {
-	case JitterNone, JitterFull, JitterEqual, JitterDecorrelated:
+	case JitterNone, JitterFull, JitterEqual, JitterDecorrelated, JitterRandomized, JitterAdditive:
 	default:
-		errs = append(errs, fieldErrorf("backoff.jitter", "retryclient: Backoff.Jitter must be none, full, equal or decorrelated, got %q", b.Jitter))
+		errs = append(errs, fieldErrorf("backoff.jitter", "retryclient: Backoff.Jitter must be none, full, equal, decorrelated, randomized or additive, got %q", b.Jitter))
+	}
+	if !(b.RandomizationFactor >= 0 && b.RandomizationFactor <= 1) {
+		errs = append(errs, fieldErrorf("backoff.randomization-factor", "retryclient: Backoff.RandomizationFactor must be between 0 and 1, got %v", b.RandomizationFactor))
+	}
+	if b.MaxJitter < 0 {
+		errs = append(errs, fieldErrorf("backoff.max-jitter", "retryclient: Backoff.MaxJitter must be >= 0, got %v", b.MaxJitter))
+	}
+	if b.Min < 0 {
+		errs = append(errs, fieldErrorf("backoff.min", "retryclient: Backoff.Min must be >= 0, got %v", b.Min))
 	}
 	if b.Initial < 0 {
 		errs = append(errs, fieldErrorf("backoff.initial", "retryclient: Backoff.Initial must be >= 0, got %v", b.Initial))
@@ -150,29 +184,64 @@ func (b Backoff) capped(d float64) time.Duration {
 // first attempt); only [JitterDecorrelated] uses it. r is the random source;
 // nil means the automatically seeded global source of math/rand/v2, which
 // makes the result non-reproducible. The same Backoff, arguments and r
-// state always give the same delay.
+// state always give the same delay, and it always lies within
+// [Backoff.Bounds] of the same arguments.
 func (b Backoff) Delay(attempt int, prev time.Duration, r *rand.Rand) time.Duration {
+	lo, hi := b.jitterBounds(attempt, prev)
+	var d time.Duration
 	switch b.Jitter {
-	case JitterFull:
-		return randBetween(0, b.Base(attempt), r)
-	case JitterEqual:
-		base := b.Base(attempt)
-		half := base / 2
-		return half + randBetween(0, base-half, r)
+	case JitterFull, JitterEqual, JitterRandomized, JitterAdditive:
+		d = randBetween(lo, hi, r)
 	case JitterDecorrelated:
-		if prev < b.Initial {
-			prev = b.Initial
-		}
 		// AWS's formula: min(cap, uniform(base, 3 × previous)). Drawing
 		// below the cap instead would spread waits that have reached it.
-		hi := Backoff{}.capped(float64(prev) * 3)
-		d := randBetween(b.Initial, hi, r)
+		d = randBetween(b.Initial, Backoff{}.capped(float64(max(prev, b.Initial))*3), r)
 		if b.Max > 0 && d > b.Max {
 			d = b.Max
 		}
-		return d
 	default:
-		return b.Base(attempt)
+		d = lo
+	}
+	return max(d, b.Min)
+}
+
+// Bounds returns the shortest and the longest wait that Delay can choose
+// after failed attempt number attempt (1-based), given prev, the delay
+// chosen before the failed attempt (only [JitterDecorrelated] uses it).
+// Checkers of observed waits use it, so a schedule is described once: a
+// wait w of a client that keeps b satisfies lo <= w <= hi.
+//
+// Without jitter lo == hi == [Backoff.Base]; with full jitter lo is 0.
+func (b Backoff) Bounds(attempt int, prev time.Duration) (lo, hi time.Duration) {
+	lo, hi = b.jitterBounds(attempt, prev)
+	return max(lo, b.Min), max(hi, b.Min)
+}
+
+// jitterBounds is Bounds before the Min floor.
+func (b Backoff) jitterBounds(attempt int, prev time.Duration) (lo, hi time.Duration) {
+	switch b.Jitter {
+	case JitterFull:
+		return 0, b.Base(attempt)
+	case JitterEqual:
+		base := b.Base(attempt)
+		return base / 2, base
+	case JitterDecorrelated:
+		hi := Backoff{}.capped(float64(max(prev, b.Initial)) * 3)
+		lo := b.Initial
+		if b.Max > 0 {
+			lo, hi = min(lo, b.Max), min(hi, b.Max)
+		}
+		return lo, hi
+	case JitterRandomized:
+		base := float64(b.Base(attempt))
+		f := min(max(b.RandomizationFactor, 0), 1)
+		return Backoff{}.capped(base * (1 - f)), Backoff{}.capped(base * (1 + f))
+	case JitterAdditive:
+		base := b.Base(attempt)
+		return base, Backoff{}.capped(float64(base) + float64(max(b.MaxJitter, 0)))
+	default:
+		base := b.Base(attempt)
+		return base, base
 	}
 }
 

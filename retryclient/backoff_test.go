@@ -76,10 +76,19 @@ func TestJitterBounds(t *testing.T) {
 		{"decorrelated", JitterDecorrelated, func(_ int, prev time.Duration) (time.Duration, time.Duration) {
 			return 100 * ms, min(5*time.Second, 3*max(prev, 100*ms))
 		}},
+		{"randomized ±50 %", JitterRandomized, func(n int, _ time.Duration) (time.Duration, time.Duration) {
+			b := base.Base(n)
+			return b / 2, b * 3 / 2
+		}},
+		{"additive up to 30ms", JitterAdditive, func(n int, _ time.Duration) (time.Duration, time.Duration) {
+			b := base.Base(n)
+			return b, b + 30*ms
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := base.WithJitter(tc.jitter)
+			b.RandomizationFactor, b.MaxJitter = 0.5, 30*ms
 			r := rand.New(rand.NewPCG(42, 0))
 			var sawLow, sawHigh bool
 			for trial := 0; trial < 2000; trial++ {
@@ -105,10 +114,64 @@ func TestJitterBounds(t *testing.T) {
 	}
 }
 
+// TestBoundsHoldEveryDelay: Bounds is what checkers trust, so every delay
+// of every kind, Min floor and cap included, lies within it, and the bounds
+// are reached.
+func TestBoundsHoldEveryDelay(t *testing.T) {
+	for _, j := range JitterKinds() {
+		for _, b := range []Backoff{
+			{Kind: BackoffExponential, Initial: 100 * ms, Multiplier: 2, Max: time.Second, Jitter: j, RandomizationFactor: 0.5, MaxJitter: 50 * ms},
+			{Kind: BackoffLinear, Initial: 10 * ms, Max: 35 * ms, Jitter: j, RandomizationFactor: 1, MaxJitter: ms, Min: 20 * ms},
+			{Kind: BackoffConstant, Initial: 200 * ms, Max: 100 * ms, Jitter: j, RandomizationFactor: 0.25},
+		} {
+			r := rand.New(rand.NewPCG(7, 7))
+			for trial := 0; trial < 500; trial++ {
+				prev := time.Duration(0)
+				for n := 1; n <= 7; n++ {
+					d := b.Delay(n, prev, r)
+					lo, hi := b.Bounds(n, prev)
+					if d < lo || d > hi || lo > hi {
+						t.Fatalf("%+v attempt %d (prev %v): delay %v outside Bounds [%v, %v]", b, n, prev, d, lo, hi)
+					}
+					prev = d
+				}
+			}
+		}
+	}
+}
+
+// TestBoundsOfTheDocumentedShapes pins the bounds of the jitter shapes of
+// common libraries, as a Backoff states them.
+func TestBoundsOfTheDocumentedShapes(t *testing.T) {
+	cases := []struct {
+		name   string
+		b      Backoff
+		n      int
+		lo, hi time.Duration
+	}{
+		{"cenkalti/backoff defaults, wait 1", Backoff{Kind: BackoffExponential, Initial: 500 * ms, Multiplier: 1.5, Max: time.Minute, Jitter: JitterRandomized, RandomizationFactor: 0.5}, 1, 250 * ms, 750 * ms},
+		{"cenkalti/backoff randomizes above its cap", Backoff{Kind: BackoffExponential, Initial: 500 * ms, Multiplier: 1.5, Max: time.Second, Jitter: JitterRandomized, RandomizationFactor: 0.5}, 5, 500 * ms, 1500 * ms},
+		{"resty: equal jitter from twice the wait time, floored at it", Backoff{Kind: BackoffExponential, Initial: 200 * ms, Multiplier: 2, Max: 150 * ms, Jitter: JitterEqual, Min: 100 * ms}, 1, 100 * ms, 150 * ms},
+		{"heimdall: capped base plus additive jitter", Backoff{Kind: BackoffExponential, Initial: 2 * ms, Multiplier: 2, Max: 9 * ms, Jitter: JitterAdditive, MaxJitter: 2 * ms}, 4, 9 * ms, 11 * ms},
+		{"retry-go defaults, wait 3", Backoff{Kind: BackoffExponential, Initial: 100 * ms, Multiplier: 2, Jitter: JitterAdditive, MaxJitter: 100 * ms}, 3, 400 * ms, 500 * ms},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.b.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if lo, hi := tc.b.Bounds(tc.n, 0); lo != tc.lo || hi != tc.hi {
+				t.Errorf("Bounds(%d, 0) = [%v, %v], want [%v, %v]", tc.n, lo, hi, tc.lo, tc.hi)
+			}
+		})
+	}
+}
+
 func TestSameSeedSameSchedule(t *testing.T) {
-	for _, j := range []JitterKind{JitterFull, JitterEqual, JitterDecorrelated} {
+	for _, j := range []JitterKind{JitterFull, JitterEqual, JitterDecorrelated, JitterRandomized, JitterAdditive} {
 		t.Run(string(j), func(t *testing.T) {
 			b := DefaultBackoff().WithJitter(j)
+			b.RandomizationFactor, b.MaxJitter = 0.5, 100*ms
 			schedule := func(seed uint64) []time.Duration {
 				r := rand.New(rand.NewPCG(seed, seed))
 				var out []time.Duration
@@ -139,12 +202,16 @@ func TestBackoffValidate(t *testing.T) {
 		{"default", DefaultBackoff(), ""},
 		{"constant", ConstantBackoff(time.Second), ""},
 		{"unknown kind", Backoff{Kind: "expo", Multiplier: 2, Jitter: JitterNone}, `retryclient: Backoff.Kind must be constant, linear or exponential, got "expo"`},
-		{"unknown jitter", Backoff{Kind: BackoffConstant, Jitter: "half"}, `retryclient: Backoff.Jitter must be none, full, equal or decorrelated, got "half"`},
+		{"unknown jitter", Backoff{Kind: BackoffConstant, Jitter: "half"}, `retryclient: Backoff.Jitter must be none, full, equal, decorrelated, randomized or additive, got "half"`},
 		{"negative initial", Backoff{Kind: BackoffConstant, Initial: -1, Jitter: JitterNone}, "retryclient: Backoff.Initial must be >= 0, got -1ns"},
 		{"multiplier below 1", Backoff{Kind: BackoffExponential, Multiplier: 0.5, Jitter: JitterNone}, "retryclient: Backoff.Multiplier must be a finite number >= 1, got 0.5"},
 		{"multiplier NaN", Backoff{Kind: BackoffExponential, Multiplier: math.NaN(), Jitter: JitterNone}, "retryclient: Backoff.Multiplier must be a finite number >= 1, got NaN"},
 		{"multiplier ignored by linear", Backoff{Kind: BackoffLinear, Jitter: JitterNone}, ""},
 		{"negative max", Backoff{Kind: BackoffConstant, Max: -time.Second, Jitter: JitterNone}, "retryclient: Backoff.Max must be >= 0, got -1s"},
+		{"randomization factor above 1", Backoff{Kind: BackoffConstant, Jitter: JitterRandomized, RandomizationFactor: 1.5}, "retryclient: Backoff.RandomizationFactor must be between 0 and 1, got 1.5"},
+		{"randomization factor NaN", Backoff{Kind: BackoffConstant, Jitter: JitterRandomized, RandomizationFactor: math.NaN()}, "retryclient: Backoff.RandomizationFactor must be between 0 and 1, got NaN"},
+		{"negative max jitter", Backoff{Kind: BackoffConstant, Jitter: JitterAdditive, MaxJitter: -ms}, "retryclient: Backoff.MaxJitter must be >= 0, got -1ms"},
+		{"negative min", Backoff{Kind: BackoffConstant, Jitter: JitterNone, Min: -ms}, "retryclient: Backoff.Min must be >= 0, got -1ms"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

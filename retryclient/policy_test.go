@@ -54,7 +54,7 @@ func TestPolicyValidate(t *testing.T) {
 		{"zero policy", Policy{}, []string{
 			"retryclient: MaxAttempts must be >= 1, got 0",
 			`retryclient: Backoff.Kind must be constant, linear or exponential, got ""`,
-			`retryclient: Backoff.Jitter must be none, full, equal or decorrelated, got ""`}},
+			`retryclient: Backoff.Jitter must be none, full, equal, decorrelated, randomized or additive, got ""`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +122,20 @@ retry-dns-errors: true
 				RetryStatuses: []int{503, 429}, RetryAfter: RetryAfterPolicy{Honor: false, Cap: 30 * time.Second},
 				MaxElapsed: time.Minute, AttemptTimeout: 2 * time.Second, MaxBufferedBody: 4096, RetryDNSErrors: true}
 		}, ""},
+		{"randomized jitter", "backoff: {initial: 500ms, multiplier: 1.5, jitter: randomized, randomization-factor: 0.5}\n",
+			func(p Policy) Policy {
+				p.Backoff.Initial, p.Backoff.Multiplier = 500*time.Millisecond, 1.5
+				p.Backoff.Jitter, p.Backoff.RandomizationFactor = JitterRandomized, 0.5
+				return p
+			}, ""},
+		{"additive jitter with a floor", "backoff: {jitter: additive, max-jitter: 100ms, min: 50ms}\n",
+			func(p Policy) Policy {
+				p.Backoff.Jitter, p.Backoff.MaxJitter, p.Backoff.Min = JitterAdditive, 100*time.Millisecond, 50*time.Millisecond
+				return p
+			}, ""},
+		{"randomization factor above 1", "backoff:\n  jitter: randomized\n  randomization-factor: 2\n", nil, "policy.yaml:3:3: Backoff.RandomizationFactor must be between 0 and 1, got 2"},
+		{"bare integer max-jitter", "backoff: {max-jitter: 100}\n", nil, `policy.yaml:1:23: durations are strings like "250ms", got 100`},
+		{"misspelt randomization factor", "backoff:\n  randomisation-factor: 0.5\n", nil, `policy.yaml:2:3: unknown field "randomisation-factor" (did you mean "randomization-factor"?)`},
 		{"unknown field", "max-attempts: 3\nmax-attemps: 5\n", nil, `policy.yaml:2:1: unknown field "max-attemps" (did you mean "max-attempts"?)`},
 		{"unknown nested field", "backoff:\n  intial: 1s\n", nil, `policy.yaml:2:3: unknown field "intial" (did you mean "initial"?)`},
 		{"bare integer duration", "max-elapsed: 250\n", nil, `policy.yaml:1:14: durations are strings like "250ms", got 250`},
@@ -184,7 +198,7 @@ func TestParsePolicyErrorIsPositionError(t *testing.T) {
 
 func TestPolicyRoundTrips(t *testing.T) {
 	p := DefaultPolicy().WithMaxAttempts(6).WithBackoff(Backoff{Kind: BackoffLinear, Initial: 250 * time.Millisecond,
-		Multiplier: 1, Max: 3 * time.Second, Jitter: JitterDecorrelated}).WithMaxElapsed(90*time.Second).
+		Multiplier: 1, Max: 3 * time.Second, Jitter: JitterDecorrelated, RandomizationFactor: 0.25, MaxJitter: time.Second, Min: time.Millisecond}).WithMaxElapsed(90*time.Second).
 		WithAttemptTimeout(1500*time.Millisecond).WithRetryAfter(true, 90*time.Second).WithRetryStatuses(503)
 	t.Run("yaml", func(t *testing.T) {
 		b, err := yaml.Marshal(p)

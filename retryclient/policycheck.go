@@ -70,6 +70,11 @@ var policyShape = map[string]scalarKind{
 	"attempt-timeout":    kindString,
 	"max-buffered-body":  kindInt,
 	"retry-dns-errors":   kindBool,
+
+	// The jitter parameters of the randomized and additive kinds, and the floor.
+	"backoff.randomization-factor": kindNumber,
+	"backoff.max-jitter":           kindString,
+	"backoff.min":                  kindString,
 }
 
 func (k scalarKind) want() string {
@@ -235,7 +240,7 @@ func positionValidation(node ast.Node, err error) error {
 // jsonKeys are the keys each JSON object of the serialised form may hold.
 var jsonKeys = map[string][]string{
 	"":            {"max-attempts", "backoff", "retry-statuses", "retry-after", "max-elapsed", "attempt-timeout", "max-buffered-body", "retry-dns-errors"},
-	"backoff":     {"kind", "initial", "multiplier", "max", "jitter"},
+	"backoff":     {"kind", "initial", "multiplier", "max", "jitter", "randomization-factor", "max-jitter", "min"},
 	"retry-after": {"honor", "cap"},
 }
 

@@ -32,6 +32,10 @@ type backoffWire struct {
 	Multiplier *float64      `yaml:"multiplier,omitempty" json:"multiplier,omitempty"`
 	Max        *wireDuration `yaml:"max,omitempty" json:"max,omitempty"`
 	Jitter     *wireJitter   `yaml:"jitter,omitempty" json:"jitter,omitempty"`
+	// Written only when set, so policies without them read as before.
+	RandomizationFactor *float64      `yaml:"randomization-factor,omitempty" json:"randomization-factor,omitempty"`
+	MaxJitter           *wireDuration `yaml:"max-jitter,omitempty" json:"max-jitter,omitempty"`
+	Min                 *wireDuration `yaml:"min,omitempty" json:"min,omitempty"`
 }
 
 type retryAfterWire struct {
@@ -43,12 +47,12 @@ type retryAfterWire struct {
 var policyKeys = []string{
 	"max-attempts", "backoff", "retry-statuses", "retry-after", "max-elapsed",
 	"attempt-timeout", "max-buffered-body", "retry-dns-errors",
-	"kind", "initial", "multiplier", "max", "jitter", "honor", "cap",
+	"kind", "initial", "multiplier", "max", "jitter", "randomization-factor", "max-jitter", "min", "honor", "cap",
 }
 
 var (
 	backoffKinds = []string{string(BackoffConstant), string(BackoffLinear), string(BackoffExponential)}
-	jitterKinds  = []string{string(JitterNone), string(JitterFull), string(JitterEqual), string(JitterDecorrelated)}
+	jitterKinds  = []string{string(JitterNone), string(JitterFull), string(JitterEqual), string(JitterDecorrelated), string(JitterRandomized), string(JitterAdditive)}
 )
 
 // wireDuration is a duration written as a Go duration string.
@@ -146,7 +150,7 @@ func nodeError(node ast.Node, msg string) *PositionError {
 }
 
 // ParsePolicy decodes a policy from YAML. Keys are kebab-case
-// (max-attempts, backoff: {kind, initial, multiplier, max, jitter},
+// (max-attempts, backoff: {kind, initial, multiplier, max, jitter, randomization-factor, max-jitter, min},
 // retry-statuses, retry-after: {honor, cap}, max-elapsed, attempt-timeout,
 // max-buffered-body, retry-dns-errors); durations are strings like "250ms".
 // Missing fields keep their [DefaultPolicy] values. Decoding is strict:
@@ -275,6 +279,15 @@ func (w *policyWire) apply(p *Policy) error {
 		if b.Max != nil {
 			p.Backoff.Max = time.Duration(*b.Max)
 		}
+		if b.RandomizationFactor != nil {
+			p.Backoff.RandomizationFactor = *b.RandomizationFactor
+		}
+		if b.MaxJitter != nil {
+			p.Backoff.MaxJitter = time.Duration(*b.MaxJitter)
+		}
+		if b.Min != nil {
+			p.Backoff.Min = time.Duration(*b.Min)
+		}
 	}
 	if w.RetryStatuses != nil {
 		p.RetryStatuses = append([]int(nil), (*w.RetryStatuses)...)
@@ -330,9 +343,19 @@ func (p Policy) wire() policyWire {
 	honor, raCap := p.RetryAfter.Honor, wireDuration(p.RetryAfter.Cap)
 	maxAttempts, elapsed, timeout := p.MaxAttempts, wireDuration(p.MaxElapsed), wireDuration(p.AttemptTimeout)
 	buffered, dns := p.MaxBufferedBody, p.RetryDNSErrors
+	backoff := &backoffWire{Kind: &kind, Initial: &initial, Multiplier: &mult, Max: &maxd, Jitter: &jitter}
+	if f := p.Backoff.RandomizationFactor; f != 0 {
+		backoff.RandomizationFactor = &f
+	}
+	if j := wireDuration(p.Backoff.MaxJitter); j != 0 {
+		backoff.MaxJitter = &j
+	}
+	if m := wireDuration(p.Backoff.Min); m != 0 {
+		backoff.Min = &m
+	}
 	return policyWire{
 		MaxAttempts:     &maxAttempts,
-		Backoff:         &backoffWire{Kind: &kind, Initial: &initial, Multiplier: &mult, Max: &maxd, Jitter: &jitter},
+		Backoff:         backoff,
 		RetryStatuses:   &statuses,
 		RetryAfter:      &retryAfterWire{Honor: &honor, Cap: &raCap},
 		MaxElapsed:      &elapsed,

@@ -23,17 +23,20 @@ import (
 type loop struct {
 	next http.RoundTripper
 
-	retries400       bool // also retries 400
-	ignoresRetry     bool // ignores Retry-After
-	noBackoff        bool // retries at once
-	oneTooMany       bool // makes one attempt more than promised
-	losesBody        bool // sends an empty body on retries
-	dropsKey         bool // drops the Idempotency-Key on retries
-	ignoresCancel    bool // sleeps without watching the context
-	leaksBodies      bool // never closes discarded responses
-	retriesUnkeyed   bool // retries POST without a key
-	retriesForever   bool // 501/505 retried too
-	sleepsPastTheCap bool // honours any Retry-After, however long
+	retries400       bool  // also retries 400
+	ignoresRetry     bool  // ignores Retry-After
+	noBackoff        bool  // retries at once
+	oneTooMany       bool  // makes one attempt more than promised
+	losesBody        bool  // sends an empty body on retries
+	dropsKey         bool  // drops the Idempotency-Key on retries
+	ignoresCancel    bool  // sleeps without watching the context
+	leaksBodies      bool  // never closes discarded responses
+	retriesUnkeyed   bool  // retries POST without a key
+	retriesForever   bool  // 501/505 retried too
+	sleepsPastTheCap bool  // honours any Retry-After, however long
+	sleepsAfterLast  bool  // sleeps its backoff after the last attempt too
+	notRetried       []int // statuses it does not retry (a documented choice)
+	secondsOnly      bool  // reads Retry-After as delta-seconds only
 }
 
 func (l *loop) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -67,13 +70,15 @@ func (l *loop) RoundTrip(req *http.Request) (*http.Response, error) {
 				retryable = true
 			case c == 501 || c == 505:
 				retryable = l.retriesForever
+			case slices.Contains(l.notRetried, c):
+				retryable = false
 			case c == 408 || c == 425 || c == 429 || c >= 500:
 				retryable = true
 			}
 			if ra := resp.Header.Get("Retry-After"); ra != "" && !l.ignoresRetry {
 				if secs, perr := strconv.Atoi(ra); perr == nil {
 					wait = time.Duration(secs) * time.Second
-				} else if t, perr := http.ParseTime(ra); perr == nil {
+				} else if t, perr := http.ParseTime(ra); perr == nil && !l.secondsOnly {
 					wait = max(0, time.Until(t))
 				}
 				if wait > time.Minute && !l.sleepsPastTheCap {
@@ -83,6 +88,9 @@ func (l *loop) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		idempotent := req.Method != "POST" && req.Method != "PATCH" || req.Header.Get("Idempotency-Key") != "" || l.retriesUnkeyed
 		if !retryable || !idempotent || i >= attempts {
+			if l.sleepsAfterLast && retryable && idempotent {
+				time.Sleep(100 * time.Millisecond << (i - 1))
+			}
 			return resp, err
 		}
 		if resp != nil && !l.leaksBodies {
@@ -160,6 +168,8 @@ func TestEachBrokenClientIsCaughtByItsRule(t *testing.T) {
 		{"drops the key on retry", loop{dropsKey: true}, []string{"sends the same body and Idempotency-Key on every attempt"}},
 		{"ignores cancellation", loop{ignoresCancel: true}, []string{"stops at once when the caller cancels"}},
 		{"leaks bodies", loop{leaksBodies: true}, []string{"closes the bodies of the responses it discards"}},
+		{"sleeps after its last attempt", loop{sleepsAfterLast: true}, []string{"returns promptly after its last attempt"}},
+		{"reads Retry-After in seconds only", loop{secondsOnly: true}, []string{"honours Retry-After as an HTTP-date"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

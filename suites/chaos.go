@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/retrylab/retrylab/apitest"
 	"github.com/retrylab/retrylab/faultinject"
 	"github.com/retrylab/retrylab/internal/rules"
+	"github.com/retrylab/retrylab/retryclient"
 )
 
 // ReplaySeedEnv names the environment variable that makes RetryChaos run
@@ -94,25 +96,45 @@ type chaosStep struct {
 	terminal   bool // the script ends here
 	retryAfter bool
 	raWait     time.Duration
+	// why says, for a failure message, why the suite counts a transient
+	// step transient.
+	why string
 }
 
+// chaosVocabulary returns the steps a script is drawn from. Transient
+// statuses are those the Promise says the client retries, in a fixed order
+// (so the same seed gives the same script), then any it adds beyond the
+// RFC-transient set.
 func chaosVocabulary(p Promise) (transient, final []chaosStep) {
 	status := func(code int) func() faultinject.StepBuilder {
 		return func() faultinject.StepBuilder { return faultinject.Status(code) }
 	}
-	transient = []chaosStep{
-		{word: "500", build: status(500), retryable: true},
-		{word: "502", build: status(502), retryable: true},
-		{word: "503", build: status(503), retryable: true},
-		{word: "504", build: status(504), retryable: true},
-		{word: "408", build: status(408), retryable: true},
-		{word: "429+Retry-After:1", build: func() faultinject.StepBuilder { return faultinject.Status(429).RetryAfter(time.Second) }, retryable: true, retryAfter: true, raWait: time.Second},
-		{word: "503+Retry-After:2", build: func() faultinject.StepBuilder { return faultinject.Status(503).RetryAfter(2 * time.Second) }, retryable: true, retryAfter: true, raWait: 2 * time.Second},
-		{word: "reset", build: faultinject.Reset, retryable: true},
-		{word: "empty", build: faultinject.Empty, retryable: true},
+	retried := func(code int, st chaosStep) {
+		if p.retries(code) {
+			st.retryable, st.why = true, p.retriedWhy(code)
+			transient = append(transient, st)
+		}
 	}
+	for _, code := range []int{500, 502, 503, 504, 408} {
+		retried(code, chaosStep{word: strconv.Itoa(code), build: status(code)})
+	}
+	retried(429, chaosStep{word: "429+Retry-After:1", build: func() faultinject.StepBuilder { return faultinject.Status(429).RetryAfter(time.Second) }, retryAfter: true, raWait: time.Second})
+	retried(503, chaosStep{word: "503+Retry-After:2", build: func() faultinject.StepBuilder { return faultinject.Status(503).RetryAfter(2 * time.Second) }, retryAfter: true, raWait: 2 * time.Second})
+	transient = append(transient,
+		chaosStep{word: "reset", build: faultinject.Reset, retryable: true,
+			why: "a connection reset before any answer is transient: the request may never have reached the server"},
+		chaosStep{word: "empty", build: faultinject.Empty, retryable: true,
+			why: "a connection closed without a byte of answer is transient, like a reset"},
+	)
 	if p.AttemptTimeout > 0 {
-		transient = append(transient, chaosStep{word: "hang", build: faultinject.Hang, retryable: true})
+		transient = append(transient, chaosStep{word: "hang", build: faultinject.Hang, retryable: true,
+			why: fmt.Sprintf("the Promise's AttemptTimeout of %v abandons an attempt that gets no answer, and retries it", p.AttemptTimeout)})
+	}
+	rfc := retryclient.DefaultPolicy().RetryStatuses
+	for _, code := range p.RetriedStatuses {
+		if !slices.Contains(rfc, code) {
+			retried(code, chaosStep{word: strconv.Itoa(code), build: status(code)})
+		}
 	}
 	final = []chaosStep{
 		{word: "200", build: status(200), terminal: true},
@@ -134,6 +156,9 @@ func chaosVocabulary(p Promise) (transient, final []chaosStep) {
 // every attempt; every discarded response closed. Like the rules, it must
 // run inside a testing/synctest bubble.
 func CheckChaos(ctx context.Context, subj Subject, seed uint64) error {
+	if err := subj.Promise.Validate(); err != nil {
+		return err
+	}
 	rng := rand.New(rand.NewPCG(seed, 0xc4a05))
 	p := subj.Promise
 	transient, final := chaosVocabulary(p)
@@ -201,6 +226,12 @@ func CheckChaos(ctx context.Context, subj Subject, seed uint64) error {
 	}
 	retriesPromised := p.MaxAttempts > 0 && !unkeyedPost && (method == "GET" || p.IdempotencyKeys) && !capped
 	if retriesPromised && len(steps) <= p.MaxAttempts && len(calls) != len(steps) {
+		if k := len(calls); k > 0 && k < len(steps) {
+			st := steps[k-1]
+			return fail("the client stopped after call #%d, which met step %d of the script (%s), and did not retry it (it returned %s); "+
+				"the suite counts %s transient because %s; the final answer was reachable in %d of the promised %d attempts",
+				calls[k-1].Seq, k, st.word, returned(x), st.word, st.why, len(steps), p.MaxAttempts)
+		}
 		return fail("%d calls; the final answer was reachable in %d of the promised %d attempts", len(calls), len(steps), p.MaxAttempts)
 	}
 	waits, _ := rules.Waits(calls)
@@ -209,7 +240,7 @@ func CheckChaos(ctx context.Context, subj Subject, seed uint64) error {
 			return fail("call #%d came without a pause after call #%d", i+2, i+1)
 		}
 	}
-	if p.RetryAfter {
+	if p.honoursRetryAfter() {
 		if err := rules.HonoredRetryAfter(calls, 0); err != nil {
 			return fail("%v", err)
 		}
@@ -222,8 +253,16 @@ func CheckChaos(ctx context.Context, subj Subject, seed uint64) error {
 			return fail("%v", err)
 		}
 	}
-	if open := x.tracker.unclosed(); open > 0 {
-		return fail("%d of %d responses were never closed", open, x.tracker.count())
+	if x.leaked > 0 {
+		return fail("%d of %d responses were never closed", x.leaked, x.responses)
 	}
 	return nil
+}
+
+// returned says what the client returned, for messages.
+func returned(x *exchange) string {
+	if x.err != nil {
+		return fmt.Sprintf("the error %q", x.err)
+	}
+	return fmt.Sprintf("status %d", x.status)
 }

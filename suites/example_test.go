@@ -24,6 +24,7 @@ func ExampleRules() {
 	// universal sends the same body and Idempotency-Key on every attempt
 	// universal closes the bodies of the responses it discards
 	// universal stops at once when the caller cancels
+	// universal returns promptly after its last attempt
 	// promised  never makes more attempts than promised
 	// promised  makes the promised attempts on transient failures
 	// promised  keeps its waits inside the promised envelope

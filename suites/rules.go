@@ -13,15 +13,30 @@ import (
 
 	"github.com/retrylab/retrylab/faultinject"
 	"github.com/retrylab/retrylab/internal/rules"
-	"github.com/retrylab/retrylab/retryclient"
 )
 
 // Rule is one rule of retry behaviour that RetryConformance checks. A Rule
 // is a plain value and its Check may run concurrently for different
 // subjects (each call starts its own servers). Check is
 // framework-free: it returns nil or an error naming the rule, the scenario
-// and the server's timeline. It must run inside a testing/synctest bubble
-// (or with a lot of patience): the scenarios wait for seconds.
+// and the server's timeline (or the Promise's inconsistency, see
+// [Promise.Validate]). It must run inside a testing/synctest bubble (or
+// with a lot of patience): the scenarios wait for seconds.
+//
+// ctx is the parent of the requests Check sends. Pass a context of the
+// same bubble: inside synctest.Test, t.Context() or context.Background();
+// in a Ginkgo spec decorated with apitest.VirtualTime, the ctx the spec
+// body receives. Never pass a context made outside the bubble (a Ginkgo
+// SpecContext, or the outer test's t.Context()): the bubble cannot wait on
+// it. Whatever the context, Check closes the response bodies a client
+// leaked once the request is over, so a leaking client gets its rule
+// violation, not a bubble deadlock.
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		if err := rule.Check(t.Context(), subject); err != nil {
+//			t.Error(err)
+//		}
+//	})
 type Rule struct {
 	// Name says the rule in a few words; it is the spec's text.
 	Name string
@@ -36,41 +51,57 @@ type Rule struct {
 func Rules() []Rule {
 	always := func(Promise) bool { return true }
 	return []Rule{
-		{Name: "does not retry a non-transient 4xx", Universal: true, Applies: always, Check: checkNo4xxRetry},
-		{Name: "does not retry 501 or 505", Universal: true, Applies: always, Check: checkNo5xxPermanentRetry},
-		{Name: "does not retry a POST or PATCH without an Idempotency-Key", Universal: true, Applies: always, Check: checkNoUnkeyedRetry},
-		{Name: "waits before every retry", Universal: true, Applies: always, Check: checkWaitsBeforeRetry},
-		{Name: "sends the same body and Idempotency-Key on every attempt", Universal: true, Applies: always, Check: checkSameBodyAndKey},
-		{Name: "closes the bodies of the responses it discards", Universal: true, Applies: always, Check: checkClosesDiscarded},
-		{Name: "stops at once when the caller cancels", Universal: true, Applies: always, Check: checkCancellation},
-		{Name: "never makes more attempts than promised", Applies: func(p Promise) bool { return p.MaxAttempts > 0 }, Check: checkAtMostAttempts},
-		{Name: "makes the promised attempts on transient failures", Applies: func(p Promise) bool { return p.MaxAttempts > 1 }, Check: checkAtLeastAttempts},
-		{Name: "keeps its waits inside the promised envelope", Applies: func(p Promise) bool { return p.InitialBackoff > 0 && p.MaxAttempts > 2 }, Check: checkEnvelope},
-		{Name: "honours Retry-After in seconds", Applies: func(p Promise) bool { return p.RetryAfter }, Check: checkRetryAfterSeconds},
-		{Name: "honours Retry-After as an HTTP-date", Applies: func(p Promise) bool { return p.RetryAfter }, Check: checkRetryAfterDate},
-		{Name: "never sleeps beyond its Retry-After cap", Applies: func(p Promise) bool { return p.RetryAfter && p.RetryAfterCap > 0 }, Check: checkRetryAfterCap},
-		{Name: "retries a POST that carries an Idempotency-Key", Applies: func(p Promise) bool { return p.IdempotencyKeys && p.MaxAttempts > 1 }, Check: checkKeyedRetry},
-		{Name: "abandons a hung attempt at its attempt timeout", Applies: func(p Promise) bool { return p.AttemptTimeout > 0 && p.MaxAttempts > 1 }, Check: checkAttemptTimeout},
+		{Name: "does not retry a non-transient 4xx", Universal: true, Applies: always, Check: validated(checkNo4xxRetry)},
+		{Name: "does not retry 501 or 505", Universal: true, Applies: always, Check: validated(checkNo5xxPermanentRetry)},
+		{Name: "does not retry a POST or PATCH without an Idempotency-Key", Universal: true, Applies: always, Check: validated(checkNoUnkeyedRetry)},
+		{Name: "waits before every retry", Universal: true, Applies: always, Check: validated(checkWaitsBeforeRetry)},
+		{Name: "sends the same body and Idempotency-Key on every attempt", Universal: true, Applies: always, Check: validated(checkSameBodyAndKey)},
+		{Name: "closes the bodies of the responses it discards", Universal: true, Applies: always, Check: validated(checkClosesDiscarded)},
+		{Name: "stops at once when the caller cancels", Universal: true, Applies: always, Check: validated(checkCancellation)},
+		{Name: "returns promptly after its last attempt", Universal: true, Applies: always, Check: validated(checkReturnsPromptly)},
+		{Name: "never makes more attempts than promised", Applies: func(p Promise) bool { return p.MaxAttempts > 0 }, Check: validated(checkAtMostAttempts)},
+		{Name: "makes the promised attempts on transient failures", Applies: func(p Promise) bool { return p.MaxAttempts > 1 }, Check: validated(checkAtLeastAttempts)},
+		{Name: "keeps its waits inside the promised envelope", Applies: func(p Promise) bool { _, ok := p.Schedule(); return ok && p.MaxAttempts > 2 }, Check: validated(checkEnvelope)},
+		{Name: "honours Retry-After in seconds", Applies: func(p Promise) bool { return p.honoursRetryAfter() }, Check: validated(checkRetryAfterSeconds)},
+		{Name: "honours Retry-After as an HTTP-date", Applies: func(p Promise) bool { return p.RetryAfter && !p.RetryAfterSecondsOnly }, Check: validated(checkRetryAfterDate)},
+		{Name: "never sleeps beyond its Retry-After cap", Applies: func(p Promise) bool { return p.honoursRetryAfter() && p.RetryAfterCap > 0 }, Check: validated(checkRetryAfterCap)},
+		{Name: "retries a POST that carries an Idempotency-Key", Applies: func(p Promise) bool { return p.IdempotencyKeys && p.MaxAttempts > 1 }, Check: validated(checkKeyedRetry)},
+		{Name: "abandons a hung attempt at its attempt timeout", Applies: func(p Promise) bool { return p.AttemptTimeout > 0 && p.MaxAttempts > 1 }, Check: validated(checkAttemptTimeout)},
+	}
+}
+
+// validated runs check only on a consistent Promise.
+func validated(check func(context.Context, Subject) error) func(context.Context, Subject) error {
+	return func(ctx context.Context, s Subject) error {
+		if err := s.Promise.Validate(); err != nil {
+			return err
+		}
+		return check(ctx, s)
 	}
 }
 
 // exchange is one request sent by a check through the subject.
 type exchange struct {
-	tracker *bodyTracker
-	status  int
-	err     error
-	took    time.Duration
+	status int
+	err    error
+	took   time.Duration
+	// returned is when the client returned.
+	returned time.Time
+	// responses counts the responses the fault server's transport
+	// returned; leaked, those the client never closed.
+	responses, leaked int
 }
 
 // send starts a pipe server for s, builds the subject's client on it, sends
-// one request and closes everything. It returns what happened and the
-// server's calls.
+// one request and closes everything: the bodies the client leaked too, so
+// their connections do not outlive the request. It returns what happened
+// and the server's calls.
 func send(ctx context.Context, subj Subject, s *faultinject.Scenario, method, path string, body []byte, header http.Header) (*exchange, []faultinject.Call) {
 	srv := faultinject.NewPipeServer(s)
 	defer srv.Close()
 	tr := &bodyTracker{next: srv.Transport()}
 	client := subj.Client(tr)
-	x := &exchange{tracker: tr}
+	x := &exchange{}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -85,7 +116,8 @@ func send(ctx context.Context, subj Subject, s *faultinject.Scenario, method, pa
 	}
 	start := time.Now()
 	resp, err := client.Do(req)
-	x.took = time.Since(start)
+	x.returned = time.Now()
+	x.took = x.returned.Sub(start)
 	if err != nil {
 		x.err = err
 	} else {
@@ -93,6 +125,7 @@ func send(ctx context.Context, subj Subject, s *faultinject.Scenario, method, pa
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
+	x.responses, x.leaked = tr.closeLeaked()
 	client.CloseIdleConnections()
 	srv.Close()
 	return x, srv.Journal().Calls()
@@ -166,9 +199,10 @@ func checkNoRetryOf(ctx context.Context, subj Subject, rule string, codes ...int
 
 func checkNoUnkeyedRetry(ctx context.Context, subj Subject) error {
 	const rule = "does not retry a POST or PATCH without an Idempotency-Key"
+	code := subj.Promise.transientStatus(503)
 	for _, method := range []string{"POST", "PATCH"} {
 		name := "unkeyed-" + strings.ToLower(method)
-		s := scenario(name, method+" /orders", faultinject.Status(503), faultinject.Status(201))
+		s := scenario(name, method+" /orders", faultinject.Status(code), faultinject.Status(201))
 		_, calls := send(ctx, subj, s, method, "/orders", []byte(`{"item":42}`), nil)
 		if len(calls) < 2 {
 			continue
@@ -176,22 +210,30 @@ func checkNoUnkeyedRetry(ctx context.Context, subj Subject) error {
 		// A client may make the request retryable by giving it a key of its
 		// own; it must then send that key on every attempt.
 		for _, c := range calls {
-			if c.IdempotencyKey == "" || c.IdempotencyKey != calls[0].IdempotencyKey {
-				return violation(rule, name, calls, "a %s without Idempotency-Key got a 503, then the client made %d calls in all, not all under one key of its own; want exactly 1", method, len(calls))
+			switch {
+			case c.IdempotencyKey == "":
+				return violation(rule, name, calls, "a %s sent without Idempotency-Key got a %d and the client sent it again (%d calls in all) with no key on call #%d; "+
+					"a retried %s may apply twice, so want exactly 1 call, or an Idempotency-Key the client adds itself and keeps on every attempt",
+					method, code, len(calls), c.Seq, method)
+			case c.IdempotencyKey != calls[0].IdempotencyKey:
+				return violation(rule, name, calls, "a %s sent without Idempotency-Key got a %d and the client retried it under a key it added, but changed the key: call #%d carried %q, call #%d %q; "+
+					"the server can only tell a retry from a new %s by the same key on every attempt",
+					method, code, calls[0].Seq, calls[0].IdempotencyKey, c.Seq, c.IdempotencyKey, method)
 			}
 		}
 	}
 	return nil
 }
 
-// outage is a 503 on every request.
-func outage() *faultinject.Scenario {
-	return scenario("outage", "GET /items/{id}", faultinject.Status(503))
+// outage answers every request with a status p says the client retries
+// (503 unless p narrows its statuses).
+func outage(p Promise) *faultinject.Scenario {
+	return scenario("outage", "GET /items/{id}", faultinject.Status(p.transientStatus(503, 500, 502, 504)))
 }
 
 func checkWaitsBeforeRetry(ctx context.Context, subj Subject) error {
 	const rule = "waits before every retry"
-	_, calls := send(ctx, subj, outage(), "GET", "/items/1", nil, nil)
+	_, calls := send(ctx, subj, outage(subj.Promise), "GET", "/items/1", nil, nil)
 	waits, _ := rules.Waits(calls)
 	for i, w := range waits {
 		if w <= 0 {
@@ -203,7 +245,7 @@ func checkWaitsBeforeRetry(ctx context.Context, subj Subject) error {
 
 func checkAtMostAttempts(ctx context.Context, subj Subject) error {
 	const rule = "never makes more attempts than promised"
-	_, calls := send(ctx, subj, outage(), "GET", "/items/1", nil, nil)
+	_, calls := send(ctx, subj, outage(subj.Promise), "GET", "/items/1", nil, nil)
 	if len(calls) > subj.Promise.MaxAttempts {
 		return violation(rule, "outage", calls, "the client made %d attempts; it promised at most %d", len(calls), subj.Promise.MaxAttempts)
 	}
@@ -213,7 +255,7 @@ func checkAtMostAttempts(ctx context.Context, subj Subject) error {
 func checkAtLeastAttempts(ctx context.Context, subj Subject) error {
 	const rule = "makes the promised attempts on transient failures"
 	for _, s := range []*faultinject.Scenario{
-		outage(),
+		outage(subj.Promise),
 		scenario("resets", "GET /items/{id}", faultinject.Reset()),
 	} {
 		_, calls := send(ctx, subj, s, "GET", "/items/1", nil, nil)
@@ -227,15 +269,16 @@ func checkAtLeastAttempts(ctx context.Context, subj Subject) error {
 func checkEnvelope(ctx context.Context, subj Subject) error {
 	const rule = "keeps its waits inside the promised envelope"
 	p := subj.Promise
-	env := rules.Envelope{Initial: p.InitialBackoff, Multiplier: p.Multiplier, Max: p.MaxBackoff, Jitter: string(p.Jitter)}
+	b, _ := p.Schedule()
+	env := rules.Envelope{Backoff: b}
 	runs := 1
-	if p.Jitter == retryclient.JitterFull {
-		runs = 12 // full jitter has no lower bound per wait: check the means
+	if env.NeedsMeans() {
+		runs = 12 // no lower bound per wait (full jitter): check the means
 	}
 	var all [][]time.Duration
 	var last []faultinject.Call
 	for range runs {
-		_, calls := send(ctx, subj, outage(), "GET", "/items/1", nil, nil)
+		_, calls := send(ctx, subj, outage(subj.Promise), "GET", "/items/1", nil, nil)
 		waits, _ := rules.Waits(calls)
 		if err := env.Check(waits, nil, 0); err != nil {
 			return violation(rule, "outage", calls, "%v", err)
@@ -253,13 +296,13 @@ func checkEnvelope(ctx context.Context, subj Subject) error {
 func checkRetryAfterSeconds(ctx context.Context, subj Subject) error {
 	const rule = "honours Retry-After in seconds"
 	return checkRetryAfter(ctx, subj, rule, scenario("retry-after-seconds", "GET /items/{id}",
-		faultinject.Status(429).RetryAfter(3*time.Second), faultinject.Status(200)), 3*time.Second)
+		faultinject.Status(subj.Promise.transientStatus(429, 503)).RetryAfter(3*time.Second), faultinject.Status(200)), 3*time.Second)
 }
 
 func checkRetryAfterDate(ctx context.Context, subj Subject) error {
 	const rule = "honours Retry-After as an HTTP-date"
 	return checkRetryAfter(ctx, subj, rule, scenario("retry-after-date", "GET /items/{id}",
-		faultinject.Status(503).RetryAfterDate(4*time.Second), faultinject.Status(200)), 4*time.Second)
+		faultinject.Status(subj.Promise.transientStatus(503, 429)).RetryAfterDate(4*time.Second), faultinject.Status(200)), 4*time.Second)
 }
 
 func checkRetryAfter(ctx context.Context, subj Subject, rule string, s *faultinject.Scenario, asked time.Duration) error {
@@ -282,7 +325,7 @@ func checkRetryAfter(ctx context.Context, subj Subject, rule string, s *faultinj
 
 func checkRetryAfterCap(ctx context.Context, subj Subject) error {
 	const rule = "never sleeps beyond its Retry-After cap"
-	s := scenario("retry-after-too-long", "GET /items/{id}", faultinject.Status(503).RetryAfter(time.Hour), faultinject.Status(200))
+	s := scenario("retry-after-too-long", "GET /items/{id}", faultinject.Status(subj.Promise.transientStatus(503, 429)).RetryAfter(time.Hour), faultinject.Status(200))
 	x, calls := send(ctx, subj, s, "GET", "/items/1", nil, nil)
 	waits, _ := rules.Waits(calls)
 	for i, w := range waits {
@@ -304,8 +347,9 @@ var (
 
 func checkSameBodyAndKey(ctx context.Context, subj Subject) error {
 	const rule = "sends the same body and Idempotency-Key on every attempt"
+	code := subj.Promise.transientStatus(503)
 	for _, s := range []*faultinject.Scenario{
-		scenario("keyed-post-503", "POST /orders", faultinject.Status(503).Times(2), faultinject.Status(201)),
+		scenario(fmt.Sprintf("keyed-post-%d", code), "POST /orders", faultinject.Status(code).Times(2), faultinject.Status(201)),
 		scenario("keyed-post-reset", "POST /orders", faultinject.Reset(), faultinject.Status(201)),
 	} {
 		_, calls := send(ctx, subj, s, "POST", "/orders", keyedBody, keyedHeader)
@@ -326,7 +370,8 @@ func checkSameBodyAndKey(ctx context.Context, subj Subject) error {
 
 func checkKeyedRetry(ctx context.Context, subj Subject) error {
 	const rule = "retries a POST that carries an Idempotency-Key"
-	s := scenario("keyed-post-503", "POST /orders", faultinject.Status(503), faultinject.Status(201))
+	code := subj.Promise.transientStatus(503)
+	s := scenario(fmt.Sprintf("keyed-post-%d", code), "POST /orders", faultinject.Status(code), faultinject.Status(201))
 	x, calls := send(ctx, subj, s, "POST", "/orders", keyedBody, keyedHeader)
 	if len(calls) != 2 || x.status != 201 {
 		return violation(rule, s.Name, calls, "want a retry and the 201; the client made %d calls and returned status %d (error %v)", len(calls), x.status, x.err)
@@ -336,10 +381,11 @@ func checkKeyedRetry(ctx context.Context, subj Subject) error {
 
 func checkClosesDiscarded(ctx context.Context, subj Subject) error {
 	const rule = "closes the bodies of the responses it discards"
-	s := scenario("transient-503", "GET /items/{id}", faultinject.Status(503).Body("try again later").Times(2), faultinject.Status(200).Body("ok"))
+	code := subj.Promise.transientStatus(503)
+	s := scenario(fmt.Sprintf("transient-%d", code), "GET /items/{id}", faultinject.Status(code).Body("try again later").Times(2), faultinject.Status(200).Body("ok"))
 	x, calls := send(ctx, subj, s, "GET", "/items/1", nil, nil)
-	if open := x.tracker.unclosed(); open > 0 {
-		return violation(rule, s.Name, calls, "%d of %d responses were never closed", open, x.tracker.count())
+	if x.leaked > 0 {
+		return violation(rule, s.Name, calls, "%d of %d responses were never closed", x.leaked, x.responses)
 	}
 	return nil
 }
@@ -349,7 +395,7 @@ func checkCancellation(ctx context.Context, subj Subject) error {
 	// The caller gives up 50ms in, while the client is waiting to retry or
 	// still waiting for a hung answer.
 	for _, s := range []*faultinject.Scenario{
-		scenario("outage", "GET /items/{id}", faultinject.Status(503).Delay(10*time.Millisecond)),
+		scenario("outage", "GET /items/{id}", faultinject.Status(subj.Promise.transientStatus(503)).Delay(10*time.Millisecond)),
 		scenario("hang", "GET /items/{id}", faultinject.Hang()),
 	} {
 		cctx, cancel := context.WithCancel(ctx)
@@ -371,6 +417,20 @@ func checkCancellation(ctx context.Context, subj Subject) error {
 				return violation(rule, s.Name, calls, "call #%d started after the cancellation", c.Seq)
 			}
 		}
+	}
+	return nil
+}
+
+func checkReturnsPromptly(ctx context.Context, subj Subject) error {
+	const rule = "returns promptly after its last attempt"
+	x, calls := send(ctx, subj, outage(subj.Promise), "GET", "/items/1", nil, nil)
+	if len(calls) == 0 {
+		return violation(rule, "outage", calls, "the client made no call (error %v)", x.err)
+	}
+	last := calls[len(calls)-1]
+	if late := x.returned.Sub(last.End); late > 0 {
+		return violation(rule, "outage", calls, "the answer to call #%d, the last, came at +%v, but the client returned only at +%v, %v later: "+
+			"it slept after an attempt it would not retry", last.Seq, last.End.Sub(calls[0].Start), x.returned.Sub(calls[0].Start), late)
 	}
 	return nil
 }
@@ -431,22 +491,20 @@ func (t *bodyTracker) CloseIdleConnections() {
 	}
 }
 
-func (t *bodyTracker) count() int {
+// closeLeaked closes the bodies nobody closed and returns how many
+// responses there were and how many of them had been left open.
+func (t *bodyTracker) closeLeaked() (responses, leaked int) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.bodies)
-}
-
-func (t *bodyTracker) unclosed() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := 0
-	for _, b := range t.bodies {
+	bodies := t.bodies
+	t.mu.Unlock()
+	for _, b := range bodies {
 		b.mu.Lock()
-		if !b.closed {
-			n++
-		}
+		open := !b.closed
 		b.mu.Unlock()
+		if open {
+			leaked++
+			_ = b.Close()
+		}
 	}
-	return n
+	return len(bodies), leaked
 }

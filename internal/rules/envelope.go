@@ -2,57 +2,44 @@ package rules
 
 import (
 	"fmt"
-	"math"
 	"time"
+
+	"github.com/retrylab/retrylab/retryclient"
 )
 
-// Jitter kinds a backoff envelope can be checked against; the words are
-// retryclient's.
-const (
-	JitterNone         = "none"
-	JitterFull         = "full"
-	JitterEqual        = "equal"
-	JitterDecorrelated = "decorrelated"
-)
-
-// Envelope describes the waits a client promises before retries that no
-// Retry-After dictated: retry i (from 1) waits Initial·Multiplier^(i-1),
-// capped at Max, randomised by Jitter.
-type Envelope struct {
-	Initial    time.Duration
-	Multiplier float64 // 0 means 1 (constant)
-	Linear     bool    // retry i waits Initial·i instead
-	Max        time.Duration
-	Jitter     string // "" means none
-}
-
-// slack absorbs float rounding of Initial·Multiplier^i.
+// slack absorbs float rounding of Initial·Multiplier^i and the integer
+// truncation of schedules that multiply step by step.
 const slack = time.Microsecond
 
-// Base returns the un-jittered wait before retry i (from 1).
-func (e Envelope) Base(i int) time.Duration {
-	m := e.Multiplier
-	if m == 0 {
-		m = 1
+// Envelope checks waits against a schedule: the waits a client promises
+// before retries that no Retry-After dictated, as retryclient computes them
+// (see [retryclient.Backoff.Bounds]), so a schedule is described once.
+type Envelope struct {
+	// Backoff is the schedule; its Kind and Jitter must be set.
+	Backoff retryclient.Backoff
+}
+
+// Normalize fills the words a promise may leave out: an empty Kind is
+// exponential, an empty Jitter is none, and a zero Multiplier is 1.
+func Normalize(b retryclient.Backoff) retryclient.Backoff {
+	if b.Kind == "" {
+		b.Kind = retryclient.BackoffExponential
 	}
-	d := float64(e.Initial) * math.Pow(m, float64(i-1))
-	if e.Linear {
-		d = float64(e.Initial) * float64(i)
+	if b.Jitter == "" {
+		b.Jitter = retryclient.JitterNone
 	}
-	if e.Max > 0 && d > float64(e.Max) {
-		d = float64(e.Max)
+	if b.Multiplier == 0 {
+		b.Multiplier = 1
 	}
-	if d > math.MaxInt64 {
-		return time.Duration(math.MaxInt64)
-	}
-	return time.Duration(d)
+	return b
 }
 
 // Check checks one sequence of waits (one logical request, the waits that
 // Retry-After did not dictate, in order; skip marks those to ignore)
-// against the envelope. overshoot is how much longer than the bound a wait
-// may be observed (real-time tolerance). For full jitter, which has no
-// lower bound per wait, see CheckMeans.
+// against the envelope: wait i (from 1) must lie within
+// Backoff.Bounds(i, previous wait). overshoot is how much longer than the
+// bound a wait may be observed (real-time tolerance). For full jitter,
+// which has no lower bound per wait, see CheckMeans.
 func (e Envelope) Check(waits []time.Duration, skip []bool, overshoot time.Duration) error {
 	var prev time.Duration
 	for i, w := range waits {
@@ -60,42 +47,33 @@ func (e Envelope) Check(waits []time.Duration, skip []bool, overshoot time.Durat
 			prev = w
 			continue
 		}
-		base := e.Base(i + 1)
-		lo, hi := time.Duration(0), base
-		switch e.Jitter {
-		case JitterFull:
-		case JitterEqual:
-			lo = base / 2
-		case JitterDecorrelated:
-			lo = min(e.Initial, e.Max)
-			if e.Max == 0 {
-				lo = e.Initial
-			}
-			p := max(prev, e.Initial)
-			hi = time.Duration(float64(p) * 3)
-			if e.Max > 0 && hi > e.Max {
-				hi = e.Max
-			}
-		default:
-			lo = base
-		}
+		lo, hi := e.Backoff.Bounds(i+1, prev)
 		if w+slack < lo || w > hi+slack+overshoot {
 			want := fmt.Sprintf("[%v, %v]", lo, hi)
 			if lo == hi {
 				want = lo.String()
 			}
-			return fmt.Errorf("wait %d was %v, the promise is %s %s (waits: %v)", i+1, w, want, jitterPhrase(e.Jitter), waits)
+			return fmt.Errorf("wait %d was %v, the promise is %s %s (waits: %v)", i+1, w, want, JitterPhrase(e.Backoff), waits)
 		}
 		prev = w
 	}
 	return nil
 }
 
+// NeedsMeans reports whether some wait of the envelope has no lower bound
+// above zero (full jitter, or a randomization factor of 1), so that a
+// client that does not back off at all passes Check and only CheckMeans
+// over several runs can tell it from a correct one.
+func (e Envelope) NeedsMeans() bool {
+	lo, hi := e.Backoff.Bounds(1, 0)
+	return lo == 0 && hi > 0
+}
+
 // CheckMeans checks, over several runs of the same scenario, that the mean
-// of each wait position is at least an eighth of its envelope: fully
-// jittered waits average half the envelope, so a client that does not back
-// off fails, while a correct one fails with a probability below 1e-6 for 12
-// runs.
+// of each wait position is at least a quarter of the middle of its bounds:
+// fully jittered waits average half the schedule, so a client that does not
+// back off fails, while a correct one fails with a probability below 1e-6
+// for 12 runs.
 func (e Envelope) CheckMeans(runs [][]time.Duration) error {
 	n := 0
 	for _, r := range runs {
@@ -111,16 +89,31 @@ func (e Envelope) CheckMeans(runs [][]time.Duration) error {
 			}
 		}
 		mean := sum / time.Duration(k)
-		if base := e.Base(i + 1); mean < base/8 {
-			return fmt.Errorf("wait %d averaged %v over %d runs; a client backing off within %v averages about %v", i+1, mean, k, base, base/2)
+		lo, hi := e.Backoff.Bounds(i+1, 0)
+		if mid := lo + (hi-lo)/2; mean < mid/4 {
+			return fmt.Errorf("wait %d averaged %v over %d runs; a client backing off within [%v, %v] averages about %v", i+1, mean, k, lo, hi, mid)
 		}
 	}
 	return nil
 }
 
-func jitterPhrase(j string) string {
-	if j == "" || j == JitterNone {
-		return "without jitter"
+// JitterPhrase names b's jitter for messages: "without jitter", "with full
+// jitter", "with randomized jitter (±50%)", "with additive jitter (up to
+// 100ms)", and the floor when b has one.
+func JitterPhrase(b retryclient.Backoff) string {
+	var s string
+	switch b.Jitter {
+	case "", retryclient.JitterNone:
+		s = "without jitter"
+	case retryclient.JitterRandomized:
+		s = fmt.Sprintf("with randomized jitter (±%v%%)", b.RandomizationFactor*100)
+	case retryclient.JitterAdditive:
+		s = fmt.Sprintf("with additive jitter (up to %v)", b.MaxJitter)
+	default:
+		s = "with " + string(b.Jitter) + " jitter"
 	}
-	return "with " + j + " jitter"
+	if b.Min > 0 {
+		s += fmt.Sprintf(", at least %v", b.Min)
+	}
+	return s
 }

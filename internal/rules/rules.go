@@ -3,11 +3,10 @@ package rules
 import (
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/retrylab/retrylab/faultinject"
+	"github.com/retrylab/retrylab/retryclient"
 )
 
 // Requests splits calls into logical requests, in order. When every call
@@ -66,7 +65,7 @@ func Waits(calls []faultinject.Call) (waits []time.Duration, afterRetryAfter []b
 func NotRetried(calls []faultinject.Call) error {
 	for _, req := range Requests(calls) {
 		if len(req) > 1 {
-			return fmt.Errorf("expected no retry, %s received %s for one request (first answer: %s)", routeName(req[0].Route), plural(len(req), "call"), answer(req[0]))
+			return fmt.Errorf("%s received %s for one request (first answer: %s)", routeName(req[0].Route), plural(len(req), "call"), answer(req[0]))
 		}
 	}
 	return nil
@@ -78,8 +77,8 @@ func SameBody(calls []faultinject.Call) error {
 	for _, req := range Requests(calls) {
 		for i := 1; i < len(req); i++ {
 			if req[i].BodySHA256 != req[0].BodySHA256 || req[i].BodyLen != req[0].BodyLen {
-				return fmt.Errorf("expected the same body on every attempt, %s call #%d sent %d bytes (sha256 %s) but call #%d sent %d bytes (sha256 %s)",
-					routeName(req[0].Route), req[0].Seq, req[0].BodyLen, short(req[0].BodySHA256), req[i].Seq, req[i].BodyLen, short(req[i].BodySHA256))
+				return fmt.Errorf("call #%d to %s sent %d bytes (sha256 %s) and call #%d sent %d bytes (sha256 %s)",
+					req[0].Seq, routeName(req[0].Route), req[0].BodyLen, short(req[0].BodySHA256), req[i].Seq, req[i].BodyLen, short(req[i].BodySHA256))
 			}
 		}
 	}
@@ -92,11 +91,11 @@ func SameIdempotencyKey(calls []faultinject.Call) error {
 	for _, req := range Requests(calls) {
 		for _, c := range req {
 			if c.IdempotencyKey == "" {
-				return fmt.Errorf("expected an Idempotency-Key on every attempt, call #%d to %s had none", c.Seq, routeName(c.Route))
+				return fmt.Errorf("call #%d to %s carried no Idempotency-Key", c.Seq, routeName(c.Route))
 			}
 			if c.IdempotencyKey != req[0].IdempotencyKey {
-				return fmt.Errorf("expected the same Idempotency-Key on every attempt, call #%d sent %q but call #%d sent %q",
-					req[0].Seq, req[0].IdempotencyKey, c.Seq, c.IdempotencyKey)
+				return fmt.Errorf("call #%d to %s sent Idempotency-Key %q and call #%d sent %q",
+					req[0].Seq, routeName(c.Route), req[0].IdempotencyKey, c.Seq, c.IdempotencyKey)
 			}
 		}
 	}
@@ -105,19 +104,11 @@ func SameIdempotencyKey(calls []faultinject.Call) error {
 
 // RetryAfter returns how long the Retry-After header sent with c asked the
 // client to wait, measured from the end of c, and whether c carried a valid
-// one.
+// one. It reads the header as retryclient does ([retryclient.ParseRetryAfter]),
+// so a value the client ignores ("+3") is ignored here too, and one too
+// large for a Duration asks for the largest Duration.
 func RetryAfter(c faultinject.Call) (time.Duration, bool) {
-	v := strings.TrimSpace(c.RetryAfter)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(c.End)), true
-	}
-	return 0, false
+	return retryclient.ParseRetryAfter(c.RetryAfter, c.End)
 }
 
 // HonoredRetryAfter checks that, within each logical request, after every
@@ -134,8 +125,8 @@ func HonoredRetryAfter(calls []faultinject.Call, tolerance time.Duration) error 
 			}
 			got := req[i+1].Start.Sub(req[i].End)
 			if got+tolerance < want {
-				return fmt.Errorf("expected a wait of at least %v after Retry-After: %s on call #%d to %s, the next call came after %v",
-					want, req[i].RetryAfter, req[i].Seq, routeName(req[i].Route), got)
+				return fmt.Errorf("call #%d to %s was answered with Retry-After: %s (a wait of %v) and the next call came after %v",
+					req[i].Seq, routeName(req[i].Route), req[i].RetryAfter, want, got)
 			}
 		}
 	}

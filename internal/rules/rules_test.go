@@ -1,12 +1,14 @@
 package rules
 
 import (
+	"math"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/retrylab/retrylab/faultinject"
+	"github.com/retrylab/retrylab/retryclient"
 )
 
 var t0 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -84,6 +86,13 @@ func TestRetryAfter(t *testing.T) {
 		{"date ahead", end.Add(5 * time.Second).Format(http.TimeFormat), 5 * time.Second, true},
 		{"date past", end.Add(-time.Hour).Format(http.TimeFormat), 0, true},
 		{"negative", "-1", 0, false},
+		// Regression: the checker read "+3" as 3s while retryclient ignores
+		// it, so a correct client failed HaveHonoredRetryAfter.
+		{"a plus sign is not delta-seconds", "+3", 0, false},
+		// Regression: the checker called a number too large for int64
+		// invalid while retryclient reads it as the longest wait.
+		{"too large for a Duration asks for the longest", "9999999999999999999", time.Duration(math.MaxInt64), true},
+		{"surrounding spaces", " 3 ", 3 * time.Second, true},
 		{"garbage", "soon", 0, false},
 		{"absent", "", 0, false},
 	}
@@ -99,8 +108,8 @@ func TestRetryAfter(t *testing.T) {
 
 func TestEnvelopeCheck(t *testing.T) {
 	ms := time.Millisecond
-	exp := Envelope{Initial: 100 * ms, Multiplier: 2, Max: 300 * ms}
-	with := func(j string) Envelope { e := exp; e.Jitter = j; return e }
+	exp := retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 100 * ms, Multiplier: 2, Max: 300 * ms, Jitter: retryclient.JitterNone}
+	with := func(j retryclient.JitterKind) Envelope { b := exp; b.Jitter = j; return Envelope{b} }
 	cases := []struct {
 		name      string
 		env       Envelope
@@ -108,19 +117,30 @@ func TestEnvelopeCheck(t *testing.T) {
 		overshoot time.Duration
 		wantErr   string
 	}{
-		{"none: exact schedule, capped", exp, []time.Duration{100 * ms, 200 * ms, 300 * ms}, 0, ""},
-		{"none: early wait", exp, []time.Duration{100 * ms, 150 * ms}, 0, "wait 2 was 150ms, the promise is 200ms without jitter"},
-		{"none: late wait within overshoot", exp, []time.Duration{104 * ms}, 5 * ms, ""},
-		{"none: late wait beyond overshoot", exp, []time.Duration{110 * ms}, 5 * ms, "wait 1 was 110ms"},
-		{"full: anything up to the schedule", with(JitterFull), []time.Duration{1, 150 * ms}, 0, ""},
-		{"full: above the schedule", with(JitterFull), []time.Duration{101 * ms}, 0, "the promise is [0s, 100ms] with full jitter"},
-		{"equal: at least half", with(JitterEqual), []time.Duration{50 * ms, 100 * ms}, 0, ""},
-		{"equal: below half", with(JitterEqual), []time.Duration{40 * ms}, 0, "the promise is [50ms, 100ms] with equal jitter"},
-		{"decorrelated: within 3× the previous", with(JitterDecorrelated), []time.Duration{250 * ms, 300 * ms}, 0, ""},
-		{"decorrelated: above 3× the previous", with(JitterDecorrelated), []time.Duration{100 * ms, 301 * ms}, 0, "wait 2 was 301ms"},
-		{"decorrelated: below the initial", with(JitterDecorrelated), []time.Duration{90 * ms}, 0, "the promise is [100ms, 300ms]"},
-		{"rounding of a fractional multiplier", Envelope{Initial: 100 * ms, Multiplier: 1.7}, []time.Duration{100 * ms, 170 * ms, 289 * ms}, 0, ""},
-		{"linear", Envelope{Initial: 100 * ms, Linear: true}, []time.Duration{100 * ms, 200 * ms, 300 * ms}, 0, ""},
+		{"none: exact schedule, capped", Envelope{exp}, []time.Duration{100 * ms, 200 * ms, 300 * ms}, 0, ""},
+		{"none: early wait", Envelope{exp}, []time.Duration{100 * ms, 150 * ms}, 0, "wait 2 was 150ms, the promise is 200ms without jitter"},
+		{"none: late wait within overshoot", Envelope{exp}, []time.Duration{104 * ms}, 5 * ms, ""},
+		{"none: late wait beyond overshoot", Envelope{exp}, []time.Duration{110 * ms}, 5 * ms, "wait 1 was 110ms"},
+		{"full: anything up to the schedule", with(retryclient.JitterFull), []time.Duration{1, 150 * ms}, 0, ""},
+		{"full: above the schedule", with(retryclient.JitterFull), []time.Duration{101 * ms}, 0, "the promise is [0s, 100ms] with full jitter"},
+		{"equal: at least half", with(retryclient.JitterEqual), []time.Duration{50 * ms, 100 * ms}, 0, ""},
+		{"equal: below half", with(retryclient.JitterEqual), []time.Duration{40 * ms}, 0, "the promise is [50ms, 100ms] with equal jitter"},
+		{"decorrelated: within 3× the previous", with(retryclient.JitterDecorrelated), []time.Duration{250 * ms, 300 * ms}, 0, ""},
+		{"decorrelated: above 3× the previous", with(retryclient.JitterDecorrelated), []time.Duration{100 * ms, 301 * ms}, 0, "wait 2 was 301ms"},
+		{"decorrelated: below the initial", with(retryclient.JitterDecorrelated), []time.Duration{90 * ms}, 0, "the promise is [100ms, 300ms]"},
+		{"randomized: ±50 % around the schedule, above the cap too", Envelope{retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 100 * ms, Multiplier: 2, Max: 300 * ms,
+			Jitter: retryclient.JitterRandomized, RandomizationFactor: 0.5}}, []time.Duration{50 * ms, 300 * ms, 450 * ms}, 0, ""},
+		{"randomized: below the spread", Envelope{retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 100 * ms, Multiplier: 2,
+			Jitter: retryclient.JitterRandomized, RandomizationFactor: 0.5}}, []time.Duration{100 * ms, 99 * ms}, 0, "wait 2 was 99ms, the promise is [100ms, 300ms] with randomized jitter (±50%)"},
+		{"additive: up to the jitter above the schedule", Envelope{retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 100 * ms, Multiplier: 2,
+			Jitter: retryclient.JitterAdditive, MaxJitter: 100 * ms}}, []time.Duration{200 * ms, 300 * ms}, 0, ""},
+		{"additive: beyond the jitter", Envelope{retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 100 * ms, Multiplier: 2,
+			Jitter: retryclient.JitterAdditive, MaxJitter: 100 * ms}}, []time.Duration{201 * ms}, 0, "the promise is [100ms, 200ms] with additive jitter (up to 100ms)"},
+		{"equal with a floor", Envelope{retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 200 * ms, Multiplier: 2, Max: 150 * ms,
+			Jitter: retryclient.JitterEqual, Min: 100 * ms}}, []time.Duration{90 * ms}, 0, "the promise is [100ms, 150ms] with equal jitter, at least 100ms"},
+		{"rounding of a fractional multiplier", Envelope{retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 100 * ms, Multiplier: 1.7, Jitter: retryclient.JitterNone}},
+			[]time.Duration{100 * ms, 170 * ms, 289 * ms}, 0, ""},
+		{"linear", Envelope{retryclient.Backoff{Kind: retryclient.BackoffLinear, Initial: 100 * ms, Jitter: retryclient.JitterNone}}, []time.Duration{100 * ms, 200 * ms, 300 * ms}, 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -136,7 +156,10 @@ func TestEnvelopeCheck(t *testing.T) {
 }
 
 func TestEnvelopeCheckMeans(t *testing.T) {
-	e := Envelope{Initial: 100 * time.Millisecond, Multiplier: 2, Jitter: JitterFull}
+	e := Envelope{retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 100 * time.Millisecond, Multiplier: 2, Jitter: retryclient.JitterFull}}
+	if !e.NeedsMeans() {
+		t.Error("full jitter has no lower bound, but NeedsMeans is false")
+	}
 	good := [][]time.Duration{{50 * time.Millisecond, 90 * time.Millisecond}, {30 * time.Millisecond, 120 * time.Millisecond}}
 	if err := e.CheckMeans(good); err != nil {
 		t.Errorf("jittered waits: %v", err)
