@@ -9,6 +9,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 
+	"github.com/retrylab/retrylab/retryclient"
 	"github.com/retrylab/retrylab/suites"
 )
 
@@ -55,8 +56,13 @@ func backoffSubject() suites.Subject {
 		// ("between the randomization factor percentage below and above the
 		// retry interval"); RetryAfter takes seconds.
 		Promise: suites.Promise{
-			MaxAttempts:    5,
-			InitialBackoff: 500 * time.Millisecond, Multiplier: 1.5, MaxBackoff: 60 * time.Second,
+			MaxAttempts: 5,
+			Backoff: retryclient.Backoff{
+				Initial: 500 * time.Millisecond, Multiplier: 1.5, Max: 60 * time.Second,
+				Jitter: retryclient.JitterRandomized, RandomizationFactor: 0.5,
+			},
+			RetriedStatuses:       loopRetriedStatuses,
+			RetryAfterSecondsOnly: true,
 		},
 	}
 }

@@ -25,10 +25,13 @@ func failsafeSubject() suites.Subject {
 		// Its documentation: 3 retries (4 attempts), waits from 1s doubling
 		// up to 30s, and "will also delay retries according to any
 		// Retry-After header in the HTTP response".
+		// NewRetryPolicyBuilder's retried answers are 429 and "most 5xx
+		// responses".
 		Promise: suites.Promise{
 			MaxAttempts:    4,
 			InitialBackoff: time.Second, Multiplier: 2, MaxBackoff: 30 * time.Second,
-			RetryAfter: true,
+			RetriedStatuses: []int{429, 500, 502, 503, 504},
+			RetryAfter:      true,
 		},
 	}
 }

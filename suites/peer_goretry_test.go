@@ -49,6 +49,7 @@ func goretrySubject() suites.Subject {
 		Promise: suites.Promise{
 			MaxAttempts:    5,
 			InitialBackoff: time.Second, Multiplier: 2,
+			RetriedStatuses: loopRetriedStatuses,
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gojek/heimdall/v7"
 	"github.com/gojek/heimdall/v7/httpclient"
 
+	"github.com/retrylab/retrylab/retryclient"
 	"github.com/retrylab/retrylab/suites"
 )
 
@@ -41,11 +42,17 @@ func heimdallSubject() suites.Subject {
 		},
 		// Its README: "the number of times you would like to retry" (4, so
 		// 5 attempts), an exponential backoff from 2ms doubling up to 9ms
-		// plus up to 2ms of jitter; the timeout applies to each attempt.
+		// plus up to 2ms of jitter ("maximum jitter interval"); the timeout
+		// applies to each attempt. A request "fails", and is retried, on an
+		// error or a 5xx answer; 429 and 408 are not retried.
 		Promise: suites.Promise{
-			MaxAttempts:    5,
-			InitialBackoff: 2 * time.Millisecond, Multiplier: 2, MaxBackoff: 9 * time.Millisecond,
-			AttemptTimeout: time.Second,
+			MaxAttempts: 5,
+			Backoff: retryclient.Backoff{
+				Initial: 2 * time.Millisecond, Multiplier: 2, Max: 9 * time.Millisecond,
+				Jitter: retryclient.JitterAdditive, MaxJitter: 2 * time.Millisecond,
+			},
+			RetriedStatuses: []int{500, 502, 503, 504},
+			AttemptTimeout:  time.Second,
 		},
 	}
 }

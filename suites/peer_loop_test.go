@@ -47,6 +47,11 @@ func retriedStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code >= 500
 }
 
+// loopRetriedStatuses are the statuses the loops' Promises declare: those
+// of retriedStatus that a Promise can state (retrying 501 or 505 stays a
+// broken rule).
+var loopRetriedStatuses = []int{429, 500, 502, 503, 504}
+
 // answerError is a retried answer, returned as the error the libraries
 // retry on; when the retries run out the loop returns its response, as an
 // http.RoundTripper returns any status without an error.

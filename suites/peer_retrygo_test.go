@@ -7,6 +7,7 @@ import (
 
 	"github.com/avast/retry-go/v4"
 
+	"github.com/retrylab/retrylab/retryclient"
 	"github.com/retrylab/retrylab/suites"
 )
 
@@ -49,8 +50,12 @@ func retrygoSubject() suites.Subject {
 		// with RandomDelay up to MaxJitter, 100ms), "MaxDelay ... does not
 		// apply by default". Retry-After is the caller's business.
 		Promise: suites.Promise{
-			MaxAttempts:    10,
-			InitialBackoff: 100 * time.Millisecond, Multiplier: 2,
+			MaxAttempts: 10,
+			Backoff: retryclient.Backoff{
+				Initial: 100 * time.Millisecond, Multiplier: 2,
+				Jitter: retryclient.JitterAdditive, MaxJitter: 100 * time.Millisecond,
+			},
+			RetriedStatuses: loopRetriedStatuses,
 		},
 	}
 }
