@@ -16,10 +16,19 @@ import (
 // attempts, BackOffDelay 100ms·2ⁱ plus RandomDelay up to 100ms, no cap),
 // and retry.Context with the request's context, as its Context option
 // documents.
-type retrygoLoop struct{ next http.RoundTripper }
+type retrygoLoop struct {
+	next http.RoundTripper
+	// noContext leaves retry.Context out, as the README's synopsis does:
+	// the waits then watch context.Background().
+	noContext bool
+}
 
 func (l retrygoLoop) RoundTrip(req *http.Request) (*http.Response, error) {
 	defer closeRequestBody(req)
+	opts := []retry.Option{retry.Context(req.Context())}
+	if l.noContext {
+		opts = nil
+	}
 	resp, err := retry.DoWithData(func() (*http.Response, error) {
 		resp, err := sendOnce(l.next, req)
 		if err != nil {
@@ -29,7 +38,7 @@ func (l retrygoLoop) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &answerError{resp}
 		}
 		return resp, nil
-	}, retry.Context(req.Context()))
+	}, opts...)
 	var all retry.Error
 	if errors.As(err, &all) && req.Context().Err() == nil {
 		var last *answerError
@@ -40,10 +49,20 @@ func (l retrygoLoop) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func retrygoSubject() suites.Subject {
+func retrygoSubject() suites.Subject { return retrygoSubjectWith(retrygoLoop{}) }
+
+// retrygoWithoutContextSubject is the loop of the README's synopsis, which
+// passes no retry.Context.
+func retrygoWithoutContextSubject() suites.Subject {
+	return retrygoSubjectWith(retrygoLoop{noContext: true})
+}
+
+func retrygoSubjectWith(l retrygoLoop) suites.Subject {
 	return suites.Subject{
 		Client: func(base http.RoundTripper) *http.Client {
-			return &http.Client{Transport: retrygoLoop{next: base}}
+			l := l
+			l.next = base
+			return &http.Client{Transport: l}
 		},
 		// Its documentation: "Attempts ... default is 10", "Delay ...
 		// default is 100ms", "DelayType ... default is BackOff" (combined

@@ -76,15 +76,28 @@ func (a restyClient) RoundTrip(req *http.Request) (*http.Response, error) {
 // retry condition for 429 and 5xx answers that keeps "err != nil", as the
 // README says a condition must to go on retrying connection errors.
 func restySubject() suites.Subject {
+	return restySubjectWith(func(r *resty.Response, err error) bool {
+		// "Including err != nil emulates the default retry behavior for
+		// errors encountered during the request."
+		return err != nil || r.StatusCode() == http.StatusTooManyRequests || r.StatusCode() >= 500
+	})
+}
+
+// restyWithoutErrSubject is resty with a retry condition that forgets
+// "err != nil": the condition replaces resty's default decision, so
+// connection errors are no longer retried.
+func restyWithoutErrSubject() suites.Subject {
+	return restySubjectWith(func(r *resty.Response, err error) bool {
+		return r != nil && (r.StatusCode() == http.StatusTooManyRequests || r.StatusCode() >= 500)
+	})
+}
+
+func restySubjectWith(condition resty.RetryConditionFunc) suites.Subject {
 	return suites.Subject{
 		Client: func(base http.RoundTripper) *http.Client {
 			c := resty.New().SetLogger(quietLogger{}).SetTransport(base).SetRetryCount(3).
 				SetRetryWaitTime(100 * time.Millisecond).SetRetryMaxWaitTime(2 * time.Second).
-				AddRetryCondition(func(r *resty.Response, err error) bool {
-					// "Including err != nil emulates the default retry
-					// behavior for errors encountered during the request."
-					return err != nil || r.StatusCode() == http.StatusTooManyRequests || r.StatusCode() >= 500
-				})
+				AddRetryCondition(condition)
 			return &http.Client{Transport: restyClient{c}}
 		},
 		// What its documentation promises: 4 attempts; waits from
@@ -143,6 +156,17 @@ func TestPeers(t *testing.T) {
 		{"sethvargo/go-retry", goretrySubject(), []string{
 			"does not retry 501 or 505",
 			"does not retry a POST or PATCH without an Idempotency-Key",
+		}},
+		// Two set-ups that break a rule by configuration alone.
+		{"resty, condition without err != nil", restyWithoutErrSubject(), []string{
+			"does not retry 501 or 505",
+			"does not retry a POST or PATCH without an Idempotency-Key",
+			"makes the promised attempts on transient failures",
+		}},
+		{"retry-go without retry.Context", retrygoWithoutContextSubject(), []string{
+			"does not retry 501 or 505",
+			"does not retry a POST or PATCH without an Idempotency-Key",
+			"stops at once when the caller cancels",
 		}},
 	}
 	for _, c := range cases {
