@@ -1,8 +1,6 @@
 package suites_test
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -36,13 +34,14 @@ func (l backoffLoop) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, &answerError{resp}
 	}, backoff.WithBackOff(backoff.NewExponentialBackOff()), backoff.WithMaxTries(5))
-	if err != nil && resp != nil && !errors.Is(err, context.Canceled) && req.Context().Err() == nil {
-		return resp, nil // the last retried answer
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		return resp, nil
+	case resp != nil && req.Context().Err() == nil:
+		return resp, nil // the last retried answer, once the tries run out
+	default:
 		return nil, err
 	}
-	return resp, nil
 }
 
 func backoffSubject() suites.Subject {
