@@ -532,7 +532,7 @@ func HaveHonoredRetryAfter() types.GomegaMatcher {
 				}
 				seen = true
 				if a.Retry && a.Delay < a.RetryAfter {
-					return fmt.Sprintf("attempt #%d was answered with Retry-After %v but the client waited %v", a.Number, a.RetryAfter, a.Delay), nil
+					return fmt.Sprintf("attempt #%d was answered with Retry-After %v and the client waited only %v", a.Number, a.RetryAfter, a.Delay), nil
 				}
 			}
 			if !seen {

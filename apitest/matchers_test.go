@@ -158,6 +158,32 @@ Timeline:
 			"Expected the retry client to honour Retry-After, but no answer carried a Retry-After header."))
 	})
 
+	// Regression: the client-side message read "…, but attempt #1 was
+	// answered with Retry-After 3s but the client waited 1s".
+	It("says once what went wrong with Retry-After on the client's side", func(ctx context.Context) {
+		attempts := []retryclient.Attempt{
+			{Number: 1, Status: 429, RetryAfter: 3 * time.Second, RetryAfterSeen: true, Retry: true, Delay: time.Second},
+			{Number: 2, Status: 200},
+		}
+		Expect(fails(attempts, apitest.HaveHonoredRetryAfter(), false)).To(HavePrefix(
+			"Expected the retry client to honour Retry-After, but attempt #1 was answered with Retry-After 3s and the client waited only 1s.\n"))
+	})
+
+	// Regression: the matcher called a Retry-After too large for int64
+	// invalid ("no answer carried a Retry-After header") while retryclient
+	// reads it as the longest wait and, above its cap, stops: a correct
+	// client failed HaveHonoredRetryAfter.
+	It("reads a huge Retry-After as retryclient does", func(ctx context.Context) {
+		s := fi.NewScenario("huge").Route("GET /x", fi.Status(503).Header("Retry-After", "9999999999999999999"), fi.Status(200)).MustBuild()
+		fx := apitest.New(ctx, s, apitest.WithPolicy(noJitter()))
+		resp, err := fx.Get(ctx, "/x")
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		Expect(fx).To(apitest.HaveGivenUpWith(retryclient.ReasonRetryAfterTooLong))
+		Expect(fx.Journal()).To(apitest.HaveHonoredRetryAfter())
+		Expect(fx).To(apitest.HaveHonoredRetryAfter())
+	})
+
 	It("checks the randomized and additive jitter shapes", func(ctx context.Context) {
 		s := fi.NewScenario("outage").Route("GET /x", fi.Status(503)).MustBuild()
 		b := retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: 100 * time.Millisecond, Multiplier: 2, Max: time.Second,

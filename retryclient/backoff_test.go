@@ -151,7 +151,9 @@ func TestBoundsOfTheDocumentedShapes(t *testing.T) {
 	}{
 		{"cenkalti/backoff defaults, wait 1", Backoff{Kind: BackoffExponential, Initial: 500 * ms, Multiplier: 1.5, Max: time.Minute, Jitter: JitterRandomized, RandomizationFactor: 0.5}, 1, 250 * ms, 750 * ms},
 		{"cenkalti/backoff randomizes above its cap", Backoff{Kind: BackoffExponential, Initial: 500 * ms, Multiplier: 1.5, Max: time.Second, Jitter: JitterRandomized, RandomizationFactor: 0.5}, 5, 500 * ms, 1500 * ms},
-		{"resty: equal jitter from twice the wait time, floored at it", Backoff{Kind: BackoffExponential, Initial: 200 * ms, Multiplier: 2, Max: 150 * ms, Jitter: JitterEqual, Min: 100 * ms}, 1, 100 * ms, 150 * ms},
+		{"resty defaults, wait 1: equal jitter floored at the wait time", Backoff{Kind: BackoffExponential, Initial: 100 * ms, Multiplier: 2, Max: 2 * time.Second, Jitter: JitterEqual, Min: 100 * ms}, 1, 100 * ms, 100 * ms},
+		{"resty defaults, wait 3", Backoff{Kind: BackoffExponential, Initial: 100 * ms, Multiplier: 2, Max: 2 * time.Second, Jitter: JitterEqual, Min: 100 * ms}, 3, 200 * ms, 400 * ms},
+		{"a floor above half the cap", Backoff{Kind: BackoffExponential, Initial: 200 * ms, Multiplier: 2, Max: 150 * ms, Jitter: JitterEqual, Min: 100 * ms}, 1, 100 * ms, 150 * ms},
 		{"heimdall: capped base plus additive jitter", Backoff{Kind: BackoffExponential, Initial: 2 * ms, Multiplier: 2, Max: 9 * ms, Jitter: JitterAdditive, MaxJitter: 2 * ms}, 4, 9 * ms, 11 * ms},
 		{"retry-go defaults, wait 3", Backoff{Kind: BackoffExponential, Initial: 100 * ms, Multiplier: 2, Jitter: JitterAdditive, MaxJitter: 100 * ms}, 3, 400 * ms, 500 * ms},
 	}

@@ -42,9 +42,11 @@ func Seed(seed uint64) ChaosOption { return func(c *chaosConfig) { c.seed = seed
 
 // RetryChaos registers a Ginkgo container with one virtual-time spec per
 // seeded random fault sequence: a request (GET, keyed POST or unkeyed POST)
-// meets a script of transient failures (500, 502, 503, 504, 408, 429 with
-// Retry-After, resets, empty replies, hangs when an attempt timeout is
-// promised) that ends in a success or a permanent error. Every sequence is
+// meets a script of transient failures (those of 500, 502, 503, 504, 408
+// and 429 with Retry-After that the Promise says the client retries, see
+// Promise.RetriedStatuses, and any other status it lists; resets, empty
+// replies, hangs when an attempt timeout is promised) that ends in a
+// success or a permanent error. Every sequence is
 // checked against the same invariants as RetryConformance (see CheckChaos).
 // A failing spec prints its seed and the command that replays it alone. The
 // suite must be started with apitest.RunSpecs.
@@ -153,8 +155,10 @@ func chaosVocabulary(p Promise) (transient, final []chaosStep) {
 // attempts, exactly the calls needed to reach it; no retry of an unkeyed
 // POST; no call after a final answer; a wait before every retry;
 // Retry-After honoured when promised; the same body and Idempotency-Key on
-// every attempt; every discarded response closed. Like the rules, it must
-// run inside a testing/synctest bubble.
+// every attempt; every discarded response closed. A client that stops
+// early is told which step of the script it did not retry and why the
+// suite counts that step transient. Like the rules, it must run inside a
+// testing/synctest bubble, with a context of that bubble (see [Rule]).
 func CheckChaos(ctx context.Context, subj Subject, seed uint64) error {
 	if err := subj.Promise.Validate(); err != nil {
 		return err

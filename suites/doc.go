@@ -5,9 +5,21 @@
 // universal rules every client must keep (no retry of a non-transient 4xx,
 // 501 or 505; no retry of a POST or PATCH without an Idempotency-Key; a
 // wait before every retry; byte-identical bodies and keys; discarded
-// responses closed; an immediate stop on cancellation) and the rules a
-// [Promise] declares (attempt counts, the backoff envelope and jitter kind,
-// Retry-After and its cap, keyed POST retries, attempt timeouts).
+// responses closed; an immediate stop on cancellation; a prompt return
+// after the last attempt) and the rules a [Promise] declares (attempt
+// counts, the backoff envelope, Retry-After in seconds and as a date, and
+// its cap, keyed POST retries, attempt timeouts).
+//
+// A Promise states what a real client documents, so a correct client is
+// never blamed for a choice it made: the statuses it retries
+// (Promise.RetriedStatuses; the RFC-transient set by default), its schedule
+// as a retryclient.Backoff (Promise.Backoff: every jitter shape of
+// retryclient, among them cenkalti/backoff's randomization factor, additive
+// jitter and a floor), Retry-After in seconds only
+// (Promise.RetryAfterSecondsOnly). Schedules and Retry-After are read by
+// retryclient's own code (retryclient.Backoff.Bounds,
+// retryclient.ParseRetryAfter), so the checks and the client cannot
+// disagree.
 // [RetryChaos] checks the same invariants on seeded random fault sequences
 // and prints the seed of a failure with the command that replays it.
 //
@@ -15,6 +27,7 @@
 // reaches an in-memory fault server, so the suites need nothing but the
 // client: retryclient, go-retryablehttp, resty or a hand-written loop.
 // Rules are framework-free (Rule.Check returns an error), so plain go test
-// can run them inside synctest.Test. The suite must be started with
+// can run them inside synctest.Test, passing t.Context() (see [Rule] for
+// which contexts are safe). The suite must be started with
 // apitest.RunSpecs.
 package suites

@@ -2,7 +2,9 @@ package suites_test
 
 import (
 	"fmt"
+	"time"
 
+	"github.com/retrylab/retrylab/retryclient"
 	"github.com/retrylab/retrylab/suites"
 )
 
@@ -33,4 +35,26 @@ func ExampleRules() {
 	// promised  never sleeps beyond its Retry-After cap
 	// promised  retries a POST that carries an Idempotency-Key
 	// promised  abandons a hung attempt at its attempt timeout
+}
+
+// A Promise can state a schedule in retryclient's terms; the documented
+// fields describe the same exponential schedule.
+func ExamplePromise_Schedule() {
+	resty := suites.Promise{
+		MaxAttempts: 4,
+		Backoff: retryclient.Backoff{Initial: 100 * time.Millisecond, Multiplier: 2, Max: 2 * time.Second,
+			Jitter: retryclient.JitterEqual, Min: 100 * time.Millisecond},
+		RetriedStatuses: []int{429, 500, 502, 503, 504},
+	}
+	b, _ := resty.Schedule()
+	for n := 1; n <= 3; n++ {
+		lo, hi := b.Bounds(n, 0)
+		fmt.Printf("wait %d in [%v, %v]\n", n, lo, hi)
+	}
+	fmt.Println(resty.Validate())
+	// Output:
+	// wait 1 in [100ms, 100ms]
+	// wait 2 in [100ms, 200ms]
+	// wait 3 in [200ms, 400ms]
+	// <nil>
 }

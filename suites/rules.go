@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -212,9 +213,13 @@ func checkNoUnkeyedRetry(ctx context.Context, subj Subject) error {
 		for _, c := range calls {
 			switch {
 			case c.IdempotencyKey == "":
-				return violation(rule, name, calls, "a %s sent without Idempotency-Key got a %d and the client sent it again (%d calls in all) with no key on call #%d; "+
+				keys := "none of them under an Idempotency-Key"
+				if slices.ContainsFunc(calls, func(c faultinject.Call) bool { return c.IdempotencyKey != "" }) {
+					keys = fmt.Sprintf("call #%d without one", c.Seq)
+				}
+				return violation(rule, name, calls, "a %s sent without Idempotency-Key got a %d and the client sent it %d times, %s; "+
 					"a retried %s may apply twice, so want exactly 1 call, or an Idempotency-Key the client adds itself and keeps on every attempt",
-					method, code, len(calls), c.Seq, method)
+					method, code, len(calls), keys, method)
 			case c.IdempotencyKey != calls[0].IdempotencyKey:
 				return violation(rule, name, calls, "a %s sent without Idempotency-Key got a %d and the client retried it under a key it added, but changed the key: call #%d carried %q, call #%d %q; "+
 					"the server can only tell a retry from a new %s by the same key on every attempt",

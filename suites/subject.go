@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/retrylab/retrylab/internal/rules"
@@ -98,6 +100,9 @@ func (p Promise) Validate() error {
 	if p.Backoff.Initial > 0 && p.InitialBackoff > 0 {
 		errs = append(errs, errors.New("suites: the Promise sets both Backoff and InitialBackoff; set one schedule"))
 	}
+	if p.Backoff.Initial == 0 && (p.Jitter == retryclient.JitterRandomized || p.Jitter == retryclient.JitterAdditive) {
+		errs = append(errs, fmt.Errorf("suites: Promise.Jitter %q needs its parameter; promise it with Promise.Backoff (RandomizationFactor or MaxJitter)", p.Jitter))
+	}
 	if b, ok := p.Schedule(); ok {
 		if err := b.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("suites: the Promise's schedule: %w", err))
@@ -166,7 +171,16 @@ func (p Promise) honoursRetryAfter() bool { return p.RetryAfter || p.RetryAfterS
 // retried.
 func (p Promise) retriedWhy(status int) string {
 	if len(p.RetriedStatuses) == 0 {
-		return fmt.Sprintf("%d is in the RFC-transient set the Promise retries by default (408, 425, 429, 500, 502, 503, 504; narrow it with Promise.RetriedStatuses)", status)
+		return fmt.Sprintf("%d is in the RFC-transient set the Promise retries by default (%s; narrow it with Promise.RetriedStatuses)", status, statusList(p.retriedStatuses()))
 	}
 	return fmt.Sprintf("the Promise's RetriedStatuses %v hold %d", p.RetriedStatuses, status)
+}
+
+// statusList writes codes as "408, 425, 429".
+func statusList(codes []int) string {
+	words := make([]string, len(codes))
+	for i, c := range codes {
+		words[i] = strconv.Itoa(c)
+	}
+	return strings.Join(words, ", ")
 }
