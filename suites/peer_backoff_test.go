@@ -14,7 +14,8 @@ import (
 // backoffLoop drives requests with cenkalti/backoff as its README's example
 // (example_test.go, ExampleRetry) shows: backoff.Retry with
 // backoff.NewExponentialBackOff() (500ms·1.5ⁱ up to 60s, randomization
-// factor 0.5), a Retry-After in seconds turned into backoff.RetryAfter, and
+// factor 0.5), a Retry-After in seconds turned into backoff.RetryAfter (the
+// example does it for a 429; the loop for every retried answer), and
 // backoff.WithMaxTries(5) so that an outage ends (without it, Retry keeps
 // trying for DefaultMaxElapsedTime, 15 minutes).
 type backoffLoop struct{ next http.RoundTripper }
