@@ -1,8 +1,6 @@
 package suites_test
 
 import (
-	"slices"
-	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -52,42 +50,6 @@ func TestChaosCatchesBrokenClients(t *testing.T) {
 	} {
 		if failed := chaosFailures(t, loopSubject(l), 200); len(failed) == 0 {
 			t.Errorf("%s: no sequence of 200 caught it", name)
-		}
-	}
-}
-
-// TestChaosPeers: both peers retry unkeyed POSTs, which random sequences
-// find; every other failure is one of the explained defects of
-// docs/compat.md, and none comes from a status the peer does not promise
-// to retry (regression: chaos blamed both for not retrying 408).
-func TestChaosPeers(t *testing.T) {
-	unkeyed := "a POST without Idempotency-Key was sent"
-	for _, c := range []struct {
-		name      string
-		s         suites.Subject
-		explained []string
-	}{
-		{"go-retryablehttp", retryablehttpSubject(), []string{unkeyed}},
-		{"resty", restySubject(), []string{unkeyed,
-			"followed a final 501",                                           // its condition retries every 5xx
-			"(reset), and did not retry it", "(empty), and did not retry it", // a condition replaces the retry of errors
-		}},
-	} {
-		var failures int
-		for seed := uint64(1); seed <= 60; seed++ {
-			synctest.Test(t, func(t *testing.T) {
-				err := suites.CheckChaos(t.Context(), c.s, seed)
-				if err == nil {
-					return
-				}
-				failures++
-				if !slices.ContainsFunc(c.explained, func(e string) bool { return strings.Contains(err.Error(), e) }) {
-					t.Errorf("%s, seed %d: an unexplained failure: %v", c.name, seed, err)
-				}
-			})
-		}
-		if failures == 0 {
-			t.Errorf("%s: expected chaos failures (it retries POST without a key), found none", c.name)
 		}
 	}
 }
