@@ -2,6 +2,7 @@ package storm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -48,7 +49,21 @@ type Contender struct {
 	// open, attempts fail at once (circuit-open); after BreakerOpen one
 	// trial attempt is let through, and its success closes the breaker.
 	BreakerFailures int           `json:"breaker_failures,omitempty"`
-	BreakerOpen     time.Duration `json:"breaker_open,omitempty"`
+	BreakerOpen     time.Duration `json:"-"`
+}
+
+// MarshalJSON writes a Contender with BreakerOpen as a Go duration string
+// ("breaker_open": "1s"), like every duration in RetryLab's JSON.
+func (c Contender) MarshalJSON() ([]byte, error) {
+	type plain Contender
+	var open string
+	if c.BreakerOpen != 0 {
+		open = c.BreakerOpen.String()
+	}
+	return json.Marshal(struct {
+		plain
+		BreakerOpen string `json:"breaker_open,omitempty"`
+	}{plain(c), open})
 }
 
 // CapacityConfig describes the capacity model.

@@ -2,8 +2,10 @@ package storm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -289,5 +291,17 @@ func TestSimBreakerStates(t *testing.T) {
 	b.done(1.4, false, true)
 	if ok, trial := b.allow(1.5); !ok || trial {
 		t.Error("a successful trial did not close the breaker")
+	}
+}
+
+func TestContenderJSONDurationsAreStrings(t *testing.T) {
+	b, err := json.Marshal(Contender{Name: "b", Policy: retryclient.DefaultPolicy(), BreakerFailures: 5, BreakerOpen: 1500 * time.Millisecond, Adaptive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"breaker_open":"1.5s"`, `"breaker_failures":5`, `"adaptive":true`, `"name":"b"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
 	}
 }
