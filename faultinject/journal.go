@@ -447,3 +447,36 @@ func (c Call) line(t0 time.Time) string {
 	}
 	return b.String()
 }
+
+// PeakConcurrency returns the most of calls that were being served at the
+// same instant, each from its Start to its End; a call without an End
+// (still being answered) counts until the last instant. A call that starts
+// at the instant another ends does not overlap it. Filter the calls first
+// to ask about one route, or about retries only (Attempt > 1), for
+// example to check that a client caps its concurrent retries.
+func PeakConcurrency(calls []Call) int {
+	type edge struct {
+		at    time.Time
+		delta int
+	}
+	edges := make([]edge, 0, 2*len(calls))
+	for _, c := range calls {
+		edges = append(edges, edge{c.Start, +1})
+		if !c.End.IsZero() {
+			edges = append(edges, edge{c.End, -1})
+		}
+	}
+	// Ends before starts at the same instant: touching calls do not overlap.
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.delta - b.delta
+	})
+	peak, n := 0, 0
+	for _, e := range edges {
+		n += e.delta
+		peak = max(peak, n)
+	}
+	return peak
+}
