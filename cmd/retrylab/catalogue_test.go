@@ -80,6 +80,9 @@ func TestCatalogueWithDefaults(t *testing.T) {
 		"not-implemented": {0, 501, 1, "status-not-retryable", nil},
 		// "stops at its attempt or elapsed-time limit and returns the last 503"
 		"outage": {0, 503, 3, "max-attempts", nil},
+		// "retries each request within its limits and returns the 503 while
+		// the outage lasts"
+		"outage-then-recovery": {0, 503, 3, "max-attempts", nil},
 		// "makes exactly one call per route and returns the 4xx as is"
 		"permanent-4xx": {0, 400, 1, "status-not-retryable", nil},
 		// "the caller's read of the body fails ... the Transport does not retry it"
