@@ -77,9 +77,9 @@ type Promise struct {
 	RetryAfter    bool
 	RetryAfterCap time.Duration
 	// RetryAfterSecondsOnly promises Retry-After in delta-seconds only, for
-	// a client that documents it does not read HTTP-dates (failsafe-go's
-	// failsafehttp, for one): it implies RetryAfter for seconds, and the
-	// HTTP-date rule is skipped.
+	// a client that documents it does not read HTTP-dates (cenkalti/backoff's
+	// retry-after handling, for one): it implies RetryAfter for seconds, and
+	// the HTTP-date rule is skipped.
 	RetryAfterSecondsOnly bool
 	// IdempotencyKeys promises to retry a POST that carries an
 	// Idempotency-Key header.
