@@ -74,7 +74,7 @@ type ChaosResult struct {
 
 // chaosStep is one answer of a sequence.
 type chaosStep struct {
-	status     int           // 0: no answer
+	status     int // 0: no answer
 	class      retryclient.ErrorClass
 	retryAfter time.Duration // > 0: Retry-After sent with status
 	hang       bool          // no answer until the attempt times out
