@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/retrylab/retrylab/internal/decode"
 	"github.com/retrylab/retrylab/internal/words"
 
 	"github.com/onsi/gomega/types"
@@ -311,42 +312,9 @@ func countRoute(calls []faultinject.Call, route string) int {
 	return n
 }
 
-// nearest returns the candidate nearest to word by edit distance, or ""
-// when none is close enough to be a plausible typo (the threshold of
-// faultinject's "did you mean").
-func nearest(word string, candidates []string) string {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		if d := levenshtein(strings.ToLower(word), strings.ToLower(c)); bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD < 0 || bestD > max(2, len(best)/2) {
-		return ""
-	}
-	return best
-}
-
-// levenshtein returns the edit distance between a and b.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+// nearest returns the candidate word is a plausible typo of, or "": the
+// one "did you mean" of RetryLab's messages.
+func nearest(word string, candidates []string) string { return decode.Nearest(word, candidates) }
 
 // HaveNotRetried succeeds when no request was attempted more than once: for
 // the client, no attempt numbered 2 or more; for a journal, no route called

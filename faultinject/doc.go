@@ -51,6 +51,11 @@
 // refused), and header names and values must be valid HTTP fields (no CR,
 // LF or other control bytes).
 //
+// A body-file path is relative to the scenario's file: for LoadScenario and
+// ParseScenario, on the operating system's files; for LoadScenarioFS, inside
+// the fs.FS the scenario came from, so a scenario embedded with go:embed
+// (as the fixtures package's are) loads from any working directory.
+//
 // # Limits
 //
 // Scenario files and admin uploads may come from anyone, so decoding is

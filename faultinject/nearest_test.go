@@ -2,52 +2,11 @@ package faultinject
 
 import (
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 )
-
-// fullLevenshtein is the textbook edit distance, the reference for the
-// banded one.
-func fullLevenshtein(a, b []rune) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
-
-func TestLevenshteinWithinAgreesWithTheFullDistance(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	word := func() []rune {
-		r := make([]rune, rng.IntN(12))
-		for i := range r {
-			r[i] = rune('a' + rng.IntN(3))
-		}
-		return r
-	}
-	for range 5000 {
-		a, b, bound := word(), word(), rng.IntN(14)
-		want := min(fullLevenshtein(a, b), bound+1)
-		if got, _ := levenshteinWithin(a, b, bound); got != want {
-			t.Fatalf("levenshteinWithin(%q, %q, %d) = %d, want %d", string(a), string(b), bound, got, want)
-		}
-	}
-}
 
 // maxCells bounds the cells of one hint: the budget, plus the widest work
 // one pattern can take once the budget is nearly spent (bands doubling up to
@@ -136,22 +95,4 @@ func FuzzNearestRoute(f *testing.F) {
 		}
 		_ = suggest(path, hintPatterns)
 	})
-}
-
-func TestDistanceUpToAgreesWithTheFullDistance(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	word := func() []rune {
-		r := make([]rune, rng.IntN(40))
-		for i := range r {
-			r[i] = rune('a' + rng.IntN(2))
-		}
-		return r
-	}
-	for range 3000 {
-		a, b, limit := word(), word(), rng.IntN(45)
-		want := min(fullLevenshtein(a, b), limit+1)
-		if got, _ := distanceUpTo(a, b, limit); got != want {
-			t.Fatalf("distanceUpTo(%q, %q, %d) = %d, want %d", string(a), string(b), limit, got, want)
-		}
-	}
 }

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/retrylab/retrylab/internal/protocol"
 )
 
 // AttemptHeader is the request header whose integer value the journal
 // records as Call.Attempt unless WithAttemptHeader names another one.
-const AttemptHeader = "Retrylab-Attempt"
+const AttemptHeader = protocol.AttemptHeader
 
 // Scenario scripts how a server misbehaves: routes, each with an ordered
 // script of steps, what to answer requests no route matches, and optional

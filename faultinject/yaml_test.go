@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -259,4 +260,24 @@ func FuzzParseScenario(f *testing.F) {
 		}
 		newEngine(s, AttemptHeader) // must not panic
 	})
+}
+
+func TestLoadScenarioFSReadsBodyFilesFromTheFS(t *testing.T) {
+	t.Chdir(t.TempDir()) // nothing of the scenario is on disk
+	fsys := fstest.MapFS{
+		"api/users.yaml":        {Data: []byte(route("      - respond: 200\n        body-file: bodies/user.json\n"))},
+		"api/bodies/user.json":  {Data: []byte(`{"id": 1}`)},
+		"api/missing-body.yaml": {Data: []byte(route("      - respond: 200\n        body-file: nope.json\n"))},
+	}
+	s, err := LoadScenarioFS(fsys, "api/users.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(s.Routes[0].Steps[0].Respond.Body); got != `{"id": 1}` || s.Name != "users" || s.Source != "api/users.yaml" {
+		t.Errorf("scenario %q from %q, body %q", s.Name, s.Source, got)
+	}
+	_, err = LoadScenarioFS(fsys, "api/missing-body.yaml")
+	if want := "api/missing-body.yaml:5:20: body-file: open api/nope.json: file does not exist"; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
 }

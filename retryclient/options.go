@@ -5,11 +5,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+
+	"github.com/retrylab/retrylab/internal/protocol"
 )
 
 // DefaultAttemptHeader is the header name conventionally passed to
 // [WithAttemptHeader].
-const DefaultAttemptHeader = "Retrylab-Attempt"
+const DefaultAttemptHeader = protocol.AttemptHeader
 
 // IdempotencyKeyHeader is the request header that makes POST and PATCH
 // retryable.

@@ -157,7 +157,8 @@ retry-dns-errors: true
 		// policyWire.RetryAfter of type bool").
 		{"integer for a bool", "retry-after:\n  honor: 5\n", nil, `policy.yaml:2:10: retry-after.honor must be true or false, got 5`},
 		{"scalar for a mapping", "backoff: 5\n", nil, `policy.yaml:1:10: backoff must be a mapping, got 5`},
-		{"duplicate key", "max-attempts: 3\nmax-attempts: 4\n", nil, `policy.yaml:2:1: mapping key "max-attempts" already defined`},
+		// Scenarios and policies share one decoder, and one wording.
+		{"duplicate key", "max-attempts: 3\nmax-attempts: 4\n", nil, `policy.yaml:2:1: duplicate field "max-attempts"`},
 		{"integer through an alias", "max-attempts: &n 4\nmax-buffered-body: *n\n", func(p Policy) Policy { p.MaxAttempts, p.MaxBufferedBody = 4, 4; return p }, ""},
 		{"not a mapping", "- 1\n", nil, "policy.yaml:1:1: a policy is a mapping of keys like max-attempts and backoff"},
 		{"syntax error", "max-attempts: [\n", nil, "policy.yaml:1:15: "},

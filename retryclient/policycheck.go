@@ -1,15 +1,12 @@
 package retryclient
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"reflect"
 	"strings"
+	"time"
 
-	"github.com/goccy/go-yaml/ast"
+	"github.com/retrylab/retrylab/internal/decode"
 )
 
 // fieldError is a validation problem with one field of a Policy; key is the
@@ -50,32 +47,9 @@ const (
 	kindBool
 	kindIntList
 	kindMapping
-	kindString // durations and words: checked by their own decoders
+	kindDuration
+	kindWord
 )
-
-// policyShape maps every key path of the serialised form to its kind.
-var policyShape = map[string]scalarKind{
-	"max-attempts":       kindInt,
-	"backoff":            kindMapping,
-	"backoff.kind":       kindString,
-	"backoff.initial":    kindString,
-	"backoff.multiplier": kindNumber,
-	"backoff.max":        kindString,
-	"backoff.jitter":     kindString,
-	"retry-statuses":     kindIntList,
-	"retry-after":        kindMapping,
-	"retry-after.honor":  kindBool,
-	"retry-after.cap":    kindString,
-	"max-elapsed":        kindString,
-	"attempt-timeout":    kindString,
-	"max-buffered-body":  kindInt,
-	"retry-dns-errors":   kindBool,
-
-	// The jitter parameters of the randomized and additive kinds, and the floor.
-	"backoff.randomization-factor": kindNumber,
-	"backoff.max-jitter":           kindString,
-	"backoff.min":                  kindString,
-}
 
 func (k scalarKind) want() string {
 	switch k {
@@ -93,140 +67,205 @@ func (k scalarKind) want() string {
 	return "a string"
 }
 
-// checkYAMLShape rejects values of the wrong YAML type before they reach
-// the struct decoder, which would accept "4" or 2.0 for an integer and
-// name internal types in its errors. Unknown keys are left to the decoder.
-func checkYAMLShape(node ast.Node) error {
-	anchors := map[string]ast.Node{}
-	var walk func(m *ast.MappingNode, prefix string) error
-	walk = func(m *ast.MappingNode, prefix string) error {
-		for _, mv := range m.Values {
-			key := prefix + mv.Key.GetToken().Value
-			kind, ok := policyShape[key]
-			if !ok {
-				continue
-			}
-			v := resolveYAML(mv.Value, anchors)
-			if _, null := v.(*ast.NullNode); null {
-				continue
-			}
-			bad := false
-			switch kind {
-			case kindInt:
-				_, isInt := v.(*ast.IntegerNode)
-				bad = !isInt
-			case kindNumber:
-				_, isInt := v.(*ast.IntegerNode)
-				_, isFloat := v.(*ast.FloatNode)
-				bad = !isInt && !isFloat
-			case kindBool:
-				_, isBool := v.(*ast.BoolNode)
-				bad = !isBool
-			case kindIntList:
-				seq, isSeq := v.(*ast.SequenceNode)
-				if !isSeq {
-					bad = true
-					break
-				}
-				for _, e := range seq.Values {
-					e = resolveYAML(e, anchors)
-					if _, isInt := e.(*ast.IntegerNode); !isInt {
-						return nodeError(e, fmt.Sprintf("%s must hold integers, got %s", key, e.String()))
-					}
-				}
-			case kindMapping:
-				sub, isMap := v.(*ast.MappingNode)
-				if !isMap {
-					bad = true
-					break
-				}
-				if err := walk(sub, key+"."); err != nil {
-					return err
-				}
-			}
-			if bad {
-				return nodeError(v, fmt.Sprintf("%s must be %s, got %s", key, kind.want(), v.String()))
-			}
-		}
-		return nil
-	}
-	m, ok := resolveYAML(node, anchors).(*ast.MappingNode)
-	if !ok {
-		return nil
-	}
-	return walk(m, "")
+// policyField is one key of the serialised form of a Policy. policyFields
+// is the one list of them: the decoder's known keys, its type checks and
+// the fields it sets all come from it (the encoder's struct tags are pinned
+// to it by a test).
+type policyField struct {
+	key   string // path in the serialised form: "backoff.jitter"
+	kind  scalarKind
+	words []string // the valid words, for kindWord
+	what  string   // what a word names in messages, for kindWord
+	set   func(p *Policy, v any)
 }
 
-// resolveYAML looks through anchors, aliases and tags to the value node.
-func resolveYAML(n ast.Node, anchors map[string]ast.Node) ast.Node {
-	for range 32 {
-		switch v := n.(type) {
-		case *ast.AnchorNode:
-			anchors[v.Name.GetToken().Value] = v.Value
-			n = v.Value
-		case *ast.AliasNode:
-			target, ok := anchors[v.Value.GetToken().Value]
-			if !ok {
-				return n
-			}
-			n = target
-		case *ast.TagNode:
-			n = v.Value
-		default:
-			return n
-		}
-	}
-	return n
+var (
+	backoffKinds = []string{string(BackoffConstant), string(BackoffLinear), string(BackoffExponential)}
+	jitterKinds  = []string{string(JitterNone), string(JitterFull), string(JitterEqual), string(JitterDecorrelated), string(JitterRandomized), string(JitterAdditive)}
+)
+
+var policyFields = []policyField{
+	{key: "max-attempts", kind: kindInt, set: func(p *Policy, v any) { p.MaxAttempts = int(v.(int64)) }},
+	{key: "backoff", kind: kindMapping},
+	{key: "backoff.kind", kind: kindWord, words: backoffKinds, what: "backoff kind", set: func(p *Policy, v any) { p.Backoff.Kind = BackoffKind(v.(string)) }},
+	{key: "backoff.initial", kind: kindDuration, set: func(p *Policy, v any) { p.Backoff.Initial = v.(time.Duration) }},
+	{key: "backoff.multiplier", kind: kindNumber, set: func(p *Policy, v any) { p.Backoff.Multiplier = v.(float64) }},
+	{key: "backoff.max", kind: kindDuration, set: func(p *Policy, v any) { p.Backoff.Max = v.(time.Duration) }},
+	{key: "backoff.jitter", kind: kindWord, words: jitterKinds, what: "jitter", set: func(p *Policy, v any) { p.Backoff.Jitter = JitterKind(v.(string)) }},
+	// The jitter parameters of the randomized and additive kinds, and the floor.
+	{key: "backoff.randomization-factor", kind: kindNumber, set: func(p *Policy, v any) { p.Backoff.RandomizationFactor = v.(float64) }},
+	{key: "backoff.max-jitter", kind: kindDuration, set: func(p *Policy, v any) { p.Backoff.MaxJitter = v.(time.Duration) }},
+	{key: "backoff.min", kind: kindDuration, set: func(p *Policy, v any) { p.Backoff.Min = v.(time.Duration) }},
+	{key: "retry-statuses", kind: kindIntList, set: func(p *Policy, v any) { p.RetryStatuses = v.([]int) }},
+	{key: "retry-after", kind: kindMapping},
+	{key: "retry-after.honor", kind: kindBool, set: func(p *Policy, v any) { p.RetryAfter.Honor = v.(bool) }},
+	{key: "retry-after.cap", kind: kindDuration, set: func(p *Policy, v any) { p.RetryAfter.Cap = v.(time.Duration) }},
+	{key: "max-elapsed", kind: kindDuration, set: func(p *Policy, v any) { p.MaxElapsed = v.(time.Duration) }},
+	{key: "attempt-timeout", kind: kindDuration, set: func(p *Policy, v any) { p.AttemptTimeout = v.(time.Duration) }},
+	{key: "max-buffered-body", kind: kindInt, set: func(p *Policy, v any) { p.MaxBufferedBody = v.(int64) }},
+	{key: "retry-dns-errors", kind: kindBool, set: func(p *Policy, v any) { p.RetryDNSErrors = v.(bool) }},
 }
 
-// yamlKeyNode returns the key node for path ("retry-after.cap") in the
-// mapping node, or nil.
-func yamlKeyNode(node ast.Node, path string) ast.Node {
-	anchors := map[string]ast.Node{}
-	cur := resolveYAML(node, anchors)
-	var key ast.Node
-	for _, seg := range strings.Split(path, ".") {
-		m, ok := cur.(*ast.MappingNode)
+// policyKeys maps a mapping's path ("" for the top level) to the keys it
+// may hold, in the order of policyFields.
+var policyKeys = func() map[string][]string {
+	m := map[string][]string{}
+	for _, f := range policyFields {
+		parent, key := "", f.key
+		if i := strings.LastIndexByte(f.key, '.'); i >= 0 {
+			parent, key = f.key[:i], f.key[i+1:]
+		}
+		m[parent] = append(m[parent], key)
+	}
+	return m
+}()
+
+var policyFieldByKey = func() map[string]*policyField {
+	m := make(map[string]*policyField, len(policyFields))
+	for i := range policyFields {
+		m[policyFields[i].key] = &policyFields[i]
+	}
+	return m
+}()
+
+// policyDecoder decodes the serialised form over the values already in a
+// Policy.
+type policyDecoder struct {
+	json bool // describe values in JSON's words ("got string")
+}
+
+// got describes v for "must be X, got Y": as written in YAML, by its type
+// in JSON (as encoding/json does).
+func (d policyDecoder) got(v decode.Value) string {
+	if !d.json {
+		return v.Text()
+	}
+	switch v.Kind() {
+	case decode.Null:
+		return "null"
+	case decode.String:
+		return "string"
+	case decode.Int, decode.Float:
+		return "number"
+	case decode.Bool:
+		return "bool"
+	case decode.Mapping:
+		return "object"
+	case decode.Sequence:
+		return "array"
+	}
+	return v.Text()
+}
+
+// root decodes a whole policy document over p.
+func (d policyDecoder) root(v decode.Value, p *Policy) {
+	switch v.Kind() {
+	case decode.Null:
+		return
+	case decode.Mapping:
+		d.mapping(v, "", p)
+	default:
+		if d.json {
+			v.Fail("a policy is an object of keys like max-attempts and backoff, got %s", d.got(v))
+		}
+		v.Fail("a policy is a mapping of keys like max-attempts and backoff")
+	}
+}
+
+func (d policyDecoder) mapping(v decode.Value, path string, p *Policy) {
+	v.Mapping(path, policyKeys[path], func(_ string, _, val decode.Value) {
+		d.field(policyFieldByKey[val.Path()], val, p)
+	})
+}
+
+// field decodes one key's value; a null keeps the default.
+func (d policyDecoder) field(f *policyField, v decode.Value, p *Policy) {
+	k := v.Kind()
+	if k == decode.Null {
+		return
+	}
+	mustBe := func() { v.Fail("%s must be %s, got %s", f.key, f.kind.want(), d.got(v)) }
+	switch f.kind {
+	case kindMapping:
+		if k != decode.Mapping {
+			mustBe()
+		}
+		d.mapping(v, f.key, p)
+	case kindInt:
+		n, ok := v.AsInt()
+		if k != decode.Int || !ok {
+			mustBe()
+		}
+		f.set(p, n)
+	case kindNumber:
+		x, ok := v.AsFloat()
 		if !ok {
-			return nil
+			mustBe()
 		}
-		var next ast.Node
-		for _, mv := range m.Values {
-			if mv.Key.GetToken().Value == seg {
-				key, next = mv.Key, resolveYAML(mv.Value, anchors)
-				break
+		f.set(p, x)
+	case kindBool:
+		b, ok := v.AsBool()
+		if !ok {
+			mustBe()
+		}
+		f.set(p, b)
+	case kindIntList:
+		if k != decode.Sequence {
+			mustBe()
+		}
+		list := []int{}
+		v.Sequence(f.key, func(item decode.Value) {
+			n, ok := item.AsInt()
+			if item.Kind() != decode.Int || !ok {
+				item.Fail("%s must hold integers, got %s", f.key, d.got(item))
 			}
+			list = append(list, int(n))
+		})
+		f.set(p, list)
+	case kindDuration:
+		s, ok := v.AsString()
+		if !ok {
+			v.Fail("durations are strings like \"250ms\", got %s", v.Text())
 		}
-		if next == nil {
-			return nil
+		dur, err := time.ParseDuration(s)
+		if err != nil {
+			v.Fail("invalid duration %q (want a string like \"250ms\")", s)
 		}
-		cur = next
+		f.set(p, dur)
+	case kindWord:
+		what := f.what
+		s, ok := v.AsString()
+		if !ok {
+			v.Fail("%s must be one of %q, got %s", what, f.words, d.got(v))
+		}
+		if !contains(f.words, s) {
+			if near := decode.DidYouMean(s, f.words); near != "" {
+				v.Fail("unknown %s %q%s", what, s, near)
+			}
+			v.Fail("unknown %s %q (want one of %q)", what, s, f.words)
+		}
+		f.set(p, s)
 	}
-	return key
+}
+
+func contains(words []string, w string) bool {
+	for _, v := range words {
+		if v == w {
+			return true
+		}
+	}
+	return false
 }
 
 // positionValidation attaches to each validation problem the position of
-// the YAML key it came from (or its closest enclosing key present).
-func positionValidation(node ast.Node, err error) error {
+// the key it came from (or of its closest enclosing key present).
+func positionValidation(name string, pos map[string]decode.Pos, err error) error {
 	var out []error
 	for _, e := range leafErrors(err) {
 		var fe *fieldError
 		if errors.As(e, &fe) {
-			placed := false
-			for path := fe.key; path != ""; {
-				if k := yamlKeyNode(node, path); k != nil {
-					out = append(out, nodeError(k, strings.TrimPrefix(fe.msg, "retryclient: ")))
-					placed = true
-					break
-				}
-				i := strings.LastIndexByte(path, '.')
-				if i < 0 {
-					break
-				}
-				path = path[:i]
-			}
-			if placed {
-				continue
+			if at, ok := lookupPos(pos, fe.key); ok {
+				e = &PositionError{Name: name, Line: at.Line, Column: at.Column, Msg: strings.TrimPrefix(fe.msg, "retryclient: ")}
 			}
 		}
 		out = append(out, e)
@@ -237,122 +276,18 @@ func positionValidation(node ast.Node, err error) error {
 	return errors.Join(out...)
 }
 
-// jsonKeys are the keys each JSON object of the serialised form may hold.
-var jsonKeys = map[string][]string{
-	"":            {"max-attempts", "backoff", "retry-statuses", "retry-after", "max-elapsed", "attempt-timeout", "max-buffered-body", "retry-dns-errors"},
-	"backoff":     {"kind", "initial", "multiplier", "max", "jitter", "randomization-factor", "max-jitter", "min"},
-	"retry-after": {"honor", "cap"},
-}
-
-// checkJSONKeys rejects what encoding/json lets through: keys that match a
-// field only case-insensitively, and duplicate keys.
-func checkJSONKeys(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var walk func(path string) error
-	walk = func(path string) error {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
+// lookupPos returns the position of the key path, or of its closest
+// enclosing key present.
+func lookupPos(pos map[string]decode.Pos, path string) (decode.Pos, bool) {
+	for path != "" {
+		if at, ok := pos[path]; ok {
+			return at, true
 		}
-		d, ok := tok.(json.Delim)
-		if !ok {
-			return nil
+		i := strings.LastIndexByte(path, '.')
+		if i < 0 {
+			break
 		}
-		if d == '[' {
-			for dec.More() {
-				if err := walk(path + "[]"); err != nil {
-					return err
-				}
-			}
-			_, err := dec.Token()
-			return err
-		}
-		if d != '{' {
-			return nil
-		}
-		seen := map[string]bool{}
-		valid, known := jsonKeys[path]
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			key, _ := tok.(string)
-			if seen[key] {
-				return fmt.Errorf("duplicate key %q", key)
-			}
-			seen[key] = true
-			if known && !contains(valid, key) {
-				msg := fmt.Sprintf("unknown field %q", key)
-				if s := nearestFold(key, valid); s != "" {
-					msg += fmt.Sprintf(" (did you mean %q?)", s)
-				}
-				return errors.New(msg)
-			}
-			child := key
-			if path != "" {
-				child = path + "." + key
-			}
-			if err := walk(child); err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token()
-		return err
+		path = path[:i]
 	}
-	if err := walk(""); err != nil && err != io.EOF {
-		return err
-	}
-	return nil
-}
-
-// jsonTypeError rewrites encoding/json's type errors, which name internal
-// Go types, in terms of the serialised form.
-func jsonTypeError(err error) error {
-	var ute *json.UnmarshalTypeError
-	if !errors.As(err, &ute) {
-		return err
-	}
-	if k, ok := policyShape[ute.Field]; ok {
-		return fmt.Errorf("%s must be %s, got %s", ute.Field, k.want(), ute.Value)
-	}
-	if i := strings.LastIndex(ute.Field, "."); i >= 0 {
-		if k, ok := policyShape[ute.Field[:i]]; ok && k == kindIntList {
-			return fmt.Errorf("%s must hold integers, got %s", ute.Field[:i], ute.Value)
-		}
-	}
-	if ute.Field == "" {
-		return fmt.Errorf("a policy is an object of keys like max-attempts and backoff, got %s", ute.Value)
-	}
-	return fmt.Errorf("%s has the wrong type (want %s), got %s", ute.Field, kindOf(ute.Type), ute.Value)
-}
-
-func kindOf(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Int, reflect.Int64:
-		return kindInt.want()
-	case reflect.Float64:
-		return kindNumber.want()
-	case reflect.Bool:
-		return kindBool.want()
-	case reflect.Slice:
-		return "a list"
-	case reflect.Struct:
-		return "an object"
-	}
-	return kindString.want()
-}
-
-// nearestFold is nearest, preferring a word that differs only in case.
-func nearestFold(w string, valid []string) string {
-	for _, v := range valid {
-		if strings.EqualFold(v, w) {
-			return v
-		}
-	}
-	return nearest(w, valid)
+	return decode.Pos{}, false
 }

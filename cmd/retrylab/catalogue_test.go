@@ -117,6 +117,12 @@ func TestCatalogueWithDefaults(t *testing.T) {
 				t.Errorf("outcome = %+v, want all 50 bytes, read over 300ms", rep.Outcome)
 			}
 		}},
+		// "waits exactly 1 s as asked ... returns the 200 with the whole JSON document"
+		"maintenance": {0, 200, 2, "success", func(t *testing.T, rep runReport) {
+			if a := rep.Attempts[0]; a.Status != 503 || a.Delay != "1s" || rep.Outcome.BodyBytes != 92 {
+				t.Errorf("attempt 1 = %+v, outcome %+v; want the 503 honoured for 1s, then the 92-byte JSON body", a, rep.Outcome)
+			}
+		}},
 		// "retries twice with growing backoff and returns the 200"
 		"transient-503": {0, 200, 3, "success", nil},
 	}
