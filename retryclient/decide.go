@@ -135,8 +135,9 @@ func idempotentMethod(m string) bool {
 //     the policy does not retry stops with [ReasonNotRetryableError]. A
 //     response whose status is not retryable stops with [ReasonSuccess]
 //     (below 400) or [ReasonNotRetryableStatus].
-//  2. A method other than GET, HEAD, OPTIONS, TRACE, PUT, DELETE without an
-//     Idempotency-Key stops with [ReasonNotIdempotent].
+//  2. A method other than GET, HEAD, OPTIONS, TRACE, PUT, DELETE (and
+//     [Policy.RetryMethods]) without an Idempotency-Key stops with
+//     [ReasonNotIdempotent].
 //  3. The last allowed attempt stops with [ReasonMaxAttempts].
 //  4. A valid Retry-After (when honoured) replaces the backoff; above the cap
 //     it stops with [ReasonRetryAfterTooLong]. Otherwise Backoff.Delay.
@@ -188,7 +189,7 @@ func (p Policy) Decide(o Outcome) Decision {
 	if o.RetryAfterDelay > 0 {
 		d.RetryAfter, d.RetryAfterSeen = o.RetryAfterDelay, true
 	}
-	if !idempotentMethod(o.Method) && !o.HasIdempotencyKey {
+	if !p.retryableMethod(o.Method) && !o.HasIdempotencyKey {
 		d.Reason = ReasonNotIdempotent
 		return d
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -67,6 +68,29 @@ type Policy struct {
 	// errors that report themselves temporary or timed out are classified
 	// [ClassConnection] and retried regardless.
 	RetryDNSErrors bool
+
+	// RetryMethods lists methods beyond RFC 9110's idempotent ones (GET,
+	// HEAD, OPTIONS, TRACE, PUT, DELETE) that are retried without an
+	// Idempotency-Key, for an API whose POST is idempotent by design.
+	// Default none: a POST or PATCH is retried only with a key. A retried
+	// non-idempotent request may be applied twice; `retrylab lint` reports
+	// every method listed here.
+	RetryMethods []string
+
+	// Budget, when Budget.Tokens > 0, gives a Transport (or Retrier) built
+	// without [WithBudget] a retry budget of its own (see [NewBudget]).
+	// Default none. To share one budget among several Transports, pass
+	// WithBudget instead.
+	Budget BudgetSpec
+}
+
+// BudgetSpec describes a retry budget in a Policy: [NewBudget]'s maxTokens
+// and tokenRatio. The zero BudgetSpec means no budget.
+type BudgetSpec struct {
+	// Tokens is the budget's size; 0 means no budget.
+	Tokens float64
+	// Ratio is the tokens a successful attempt gives back.
+	Ratio float64
 }
 
 // RetryAfterPolicy controls how a Retry-After response header is used.
@@ -142,7 +166,36 @@ func (p Policy) Validate() error {
 	if p.MaxBufferedBody < 0 {
 		errs = append(errs, fieldErrorf("max-buffered-body", "retryclient: MaxBufferedBody must be >= 0, got %d", p.MaxBufferedBody))
 	}
+	for _, m := range p.RetryMethods {
+		if m == "" || strings.ToUpper(m) != m || strings.ContainsFunc(m, func(r rune) bool { return r < 'A' || r > 'Z' }) {
+			errs = append(errs, fieldErrorf("retry-methods", "retryclient: RetryMethods must hold upper-case method names such as POST, got %q", m))
+		}
+	}
+	if !(p.Budget.Tokens >= 0) || !(p.Budget.Ratio >= 0) {
+		errs = append(errs, fieldErrorf("budget", "retryclient: Budget.Tokens and Budget.Ratio must be >= 0, got %v and %v", p.Budget.Tokens, p.Budget.Ratio))
+	}
 	return errors.Join(errs...)
+}
+
+// WithRetryMethods returns a copy of p that also retries the given
+// methods without an Idempotency-Key (see [Policy.RetryMethods]). The slice
+// is copied.
+func (p Policy) WithRetryMethods(methods ...string) Policy {
+	p.RetryMethods = slices.Clone(methods)
+	return p
+}
+
+// WithBudget returns a copy of p with a retry budget of its own (see
+// [Policy.Budget]).
+func (p Policy) WithBudget(tokens, ratio float64) Policy {
+	p.Budget = BudgetSpec{Tokens: tokens, Ratio: ratio}
+	return p
+}
+
+// retryableMethod reports whether a request with method m may be retried
+// without an Idempotency-Key.
+func (p Policy) retryableMethod(m string) bool {
+	return idempotentMethod(m) || slices.Contains(p.RetryMethods, m)
 }
 
 // WithMaxAttempts returns a copy of p with MaxAttempts set to n.

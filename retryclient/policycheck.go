@@ -49,6 +49,7 @@ const (
 	kindMapping
 	kindDuration
 	kindWord
+	kindStringList
 )
 
 func (k scalarKind) want() string {
@@ -61,6 +62,8 @@ func (k scalarKind) want() string {
 		return "true or false"
 	case kindIntList:
 		return "a list of integers"
+	case kindStringList:
+		return "a list of strings"
 	case kindMapping:
 		return "a mapping"
 	}
@@ -104,6 +107,10 @@ var policyFields = []policyField{
 	{key: "attempt-timeout", kind: kindDuration, set: func(p *Policy, v any) { p.AttemptTimeout = v.(time.Duration) }},
 	{key: "max-buffered-body", kind: kindInt, set: func(p *Policy, v any) { p.MaxBufferedBody = v.(int64) }},
 	{key: "retry-dns-errors", kind: kindBool, set: func(p *Policy, v any) { p.RetryDNSErrors = v.(bool) }},
+	{key: "retry-methods", kind: kindStringList, set: func(p *Policy, v any) { p.RetryMethods = v.([]string) }},
+	{key: "budget", kind: kindMapping},
+	{key: "budget.tokens", kind: kindNumber, set: func(p *Policy, v any) { p.Budget.Tokens = v.(float64) }},
+	{key: "budget.ratio", kind: kindNumber, set: func(p *Policy, v any) { p.Budget.Ratio = v.(float64) }},
 }
 
 // policyKeys maps a mapping's path ("" for the top level) to the keys it
@@ -220,6 +227,19 @@ func (d policyDecoder) field(f *policyField, v decode.Value, p *Policy) {
 				item.Fail("%s must hold integers, got %s", f.key, d.got(item))
 			}
 			list = append(list, int(n))
+		})
+		f.set(p, list)
+	case kindStringList:
+		if k != decode.Sequence {
+			mustBe()
+		}
+		list := []string{}
+		v.Sequence(f.key, func(item decode.Value) {
+			s, ok := item.AsString()
+			if !ok {
+				item.Fail("%s must hold strings, got %s", f.key, d.got(item))
+			}
+			list = append(list, s)
 		})
 		f.set(p, list)
 	case kindDuration:

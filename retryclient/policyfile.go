@@ -26,6 +26,14 @@ type policyWire struct {
 	AttemptTimeout  *wireDuration   `yaml:"attempt-timeout,omitempty" json:"attempt-timeout,omitempty"`
 	MaxBufferedBody *int64          `yaml:"max-buffered-body,omitempty" json:"max-buffered-body,omitempty"`
 	RetryDNSErrors  *bool           `yaml:"retry-dns-errors,omitempty" json:"retry-dns-errors,omitempty"`
+	// Written only when set, so policies without them read as before.
+	RetryMethods *[]string   `yaml:"retry-methods,omitempty" json:"retry-methods,omitempty"`
+	Budget       *budgetWire `yaml:"budget,omitempty" json:"budget,omitempty"`
+}
+
+type budgetWire struct {
+	Tokens *float64 `yaml:"tokens,omitempty" json:"tokens,omitempty"`
+	Ratio  *float64 `yaml:"ratio,omitempty" json:"ratio,omitempty"`
 }
 
 type backoffWire struct {
@@ -90,7 +98,7 @@ func (p Policy) wire() policyWire {
 	if m := wireDuration(p.Backoff.Min); m != 0 {
 		backoff.Min = &m
 	}
-	return policyWire{
+	w := policyWire{
 		MaxAttempts:     &maxAttempts,
 		Backoff:         backoff,
 		RetryStatuses:   &statuses,
@@ -100,6 +108,14 @@ func (p Policy) wire() policyWire {
 		MaxBufferedBody: &buffered,
 		RetryDNSErrors:  &dns,
 	}
+	if len(p.RetryMethods) > 0 {
+		methods := slices.Clone(p.RetryMethods)
+		w.RetryMethods = &methods
+	}
+	if b := p.Budget; b != (BudgetSpec{}) {
+		w.Budget = &budgetWire{Tokens: &b.Tokens, Ratio: &b.Ratio}
+	}
+	return w
 }
 
 // MarshalYAML renders p with kebab-case keys and duration strings, the form

@@ -79,11 +79,15 @@ var _ http.RoundTripper = (*Transport)(nil)
 // replaces the client's Transport, and the retries with it.
 func New(next http.RoundTripper, p Policy, opts ...Option) *Transport {
 	p.RetryStatuses = slices.Clone(p.RetryStatuses)
+	p.RetryMethods = slices.Clone(p.RetryMethods)
 	t := &Transport{next: next, policy: p, err: p.Validate()}
 	for _, o := range opts {
 		if o != nil {
 			o(t)
 		}
+	}
+	if t.budget == nil && p.Budget.Tokens > 0 {
+		t.budget = NewBudget(p.Budget.Tokens, p.Budget.Ratio)
 	}
 	t.plain = t.observer == nil && t.logger == nil && t.budget == nil && t.breaker == nil && t.retryLimiter == nil && t.adaptive == nil
 	return t
@@ -102,6 +106,7 @@ func (t *Transport) Err() error { return t.err }
 func (t *Transport) Policy() Policy {
 	p := t.policy
 	p.RetryStatuses = slices.Clone(p.RetryStatuses)
+	p.RetryMethods = slices.Clone(p.RetryMethods)
 	return p
 }
 
@@ -196,7 +201,7 @@ func (lr *logicalRequest) prepareBody() error {
 	req, p := lr.req, lr.p
 	lr.getBody = req.GetBody
 	lr.origBody = req.Body != nil && req.Body != http.NoBody
-	replayable := p.MaxAttempts > 1 && (idempotentMethod(lr.method) || lr.idemKey != "")
+	replayable := p.MaxAttempts > 1 && (p.retryableMethod(lr.method) || lr.idemKey != "")
 	switch {
 	case lr.origBody && lr.getBody == nil && replayable:
 		//lint:ignore SA1019 http.Client still closes Request.Cancel when its Timeout expires.

@@ -52,6 +52,18 @@ type Contender struct {
 	BreakerOpen     time.Duration `json:"-"`
 }
 
+// budget returns the shared budget of the contender's clients: its own
+// BudgetTokens, or else its policy's Budget; nil for none.
+func (ct Contender) budget() *retryclient.Budget {
+	switch {
+	case ct.BudgetTokens > 0:
+		return retryclient.NewBudget(ct.BudgetTokens, ct.BudgetRatio)
+	case ct.Policy.Budget.Tokens > 0:
+		return retryclient.NewBudget(ct.Policy.Budget.Tokens, ct.Policy.Budget.Ratio)
+	}
+	return nil
+}
+
 // MarshalJSON writes a Contender with BreakerOpen as a Go duration string
 // ("breaker_open": "1s"), like every duration in RetryLab's JSON.
 func (c Contender) MarshalJSON() ([]byte, error) {
@@ -161,10 +173,7 @@ func RunCapacity(ctx context.Context, cfg CapacityConfig, ct Contender) (Capacit
 		hangTimeout = cfg.AttemptTimeout
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5707))
-	var budget *retryclient.Budget
-	if ct.BudgetTokens > 0 {
-		budget = retryclient.NewBudget(ct.BudgetTokens, ct.BudgetRatio)
-	}
+	budget := ct.budget()
 	var limiter *retryclient.AdaptiveLimiter
 	if ct.Adaptive {
 		limiter = retryclient.NewAdaptiveLimiter()

@@ -117,10 +117,7 @@ func RunChaos(ctx context.Context, cfg ChaosConfig, ct Contender) (ChaosResult, 
 	if err := ct.Policy.Validate(); err != nil {
 		return ChaosResult{}, err
 	}
-	var budget *retryclient.Budget
-	if ct.BudgetTokens > 0 {
-		budget = retryclient.NewBudget(ct.BudgetTokens, ct.BudgetRatio)
-	}
+	budget := ct.budget()
 	res := ChaosResult{Policy: ct.Name, Sequences: cfg.Sequences, Ended: map[string]int{}}
 	var times []float64
 	attempts, successes := 0, 0
