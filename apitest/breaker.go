@@ -28,9 +28,20 @@ import (
 // It needs the server's journal; the statuses the client retries are the
 // fixture's policy's, or retryclient's defaults for a bare journal.
 func HaveTrippedBreaker(failures int, openFor time.Duration) types.GomegaMatcher {
-	return &matcher{
+	return trippedBreakerCheck(failures, openFor).matcher()
+}
+
+// CheckTrippedBreaker is [HaveTrippedBreaker] for plain go test: nil, or a
+// [*CheckError] naming the first call a breaker with these settings would
+// not have let through.
+func CheckTrippedBreaker(actual any, failures int, openFor time.Duration) error {
+	return trippedBreakerCheck(failures, openFor).run(actual)
+}
+
+func trippedBreakerCheck(failures int, openFor time.Duration) check {
+	return check{
 		desc: fmt.Sprintf("open its circuit breaker after %d consecutive failures, fail fast for %v, then send one trial at a time", failures, openFor),
-		check: func(ev evidence) (string, error) {
+		test: func(ev evidence) (string, error) {
 			if !ev.haveJrn {
 				return "", errors.New("apitest: HaveTrippedBreaker needs the server's journal: match a *Fixture or a *faultinject.Journal")
 			}

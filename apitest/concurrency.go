@@ -18,6 +18,17 @@ import (
 // makes it. It needs the server's journal and a client that sends the
 // attempt header (a Fixture's client does).
 func HaveRetriedAtMostConcurrently(n int) types.GomegaMatcher {
+	return retriedAtMostConcurrentlyCheck(n).matcher()
+}
+
+// CheckRetriedAtMostConcurrently is [HaveRetriedAtMostConcurrently] for
+// plain go test: nil, or a [*CheckError] saying how many retries the
+// server served at once.
+func CheckRetriedAtMostConcurrently(actual any, n int) error {
+	return retriedAtMostConcurrentlyCheck(n).run(actual)
+}
+
+func retriedAtMostConcurrentlyCheck(n int) check {
 	peak := func(ev evidence) int {
 		var retries []faultinject.Call
 		for _, c := range ev.calls {
@@ -27,9 +38,9 @@ func HaveRetriedAtMostConcurrently(n int) types.GomegaMatcher {
 		}
 		return faultinject.PeakConcurrency(retries)
 	}
-	return &matcher{
+	return check{
 		desc: fmt.Sprintf("have at most %s in flight at once", words.Plural(n, "retry")),
-		check: func(ev evidence) (string, error) {
+		test: func(ev evidence) (string, error) {
 			if !ev.haveJrn {
 				return "", errors.New("apitest: HaveRetriedAtMostConcurrently needs the server's journal: match a *Fixture or a *faultinject.Journal")
 			}

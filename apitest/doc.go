@@ -27,7 +27,31 @@
 // [HaveHonoredRetryAfter], [HaveSentSameBody], [HaveSentSameIdempotencyKey],
 // [HaveGivenUpWith]) read a Fixture, a client Timeline or a server Journal;
 // every failure message ends with the attempt timeline, and a failed spec
-// carries it as a report entry. [Verify] gives plain go test the same checks.
+// carries it as a report entry.
+//
+// # Plain go test
+//
+// Each matcher is a thin wrapper over a framework-free check that returns an
+// error, as fstest.TestFS does: [CheckAttempts], [CheckCalls],
+// [CheckNotRetried], [CheckWaited], [CheckWaitedBetween],
+// [CheckBackedOffExponentially], [CheckBackedOffWithin],
+// [CheckHonoredRetryAfter], [CheckSentSameBody],
+// [CheckSentSameIdempotencyKey] and [CheckGivenUpWith]. A check that fails
+// returns a [*CheckError] whose text is the matcher's failure message,
+// timeline included; [Verify] applies any matcher the same way. Inside
+// synctest.Test, with [Context], waits take no wall time:
+//
+//	func TestUsers(t *testing.T) {
+//		synctest.Test(t, func(t *testing.T) {
+//			ctx := apitest.Context(t)
+//			fx := apitest.New(ctx, scenario)
+//			resp, err := fx.Get(ctx, "/users/1")
+//			...
+//			if err := apitest.CheckAttempts(fx, 3); err != nil {
+//				t.Error(err)
+//			}
+//		})
+//	}
 //
 // # Virtual time: what to know
 //

@@ -1,6 +1,7 @@
 package retryclient
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -114,6 +115,56 @@ func (a Attempt) write(b *strings.Builder, offset time.Duration) {
 		b.WriteString(string(a.Reason))
 		b.WriteString(")")
 	}
+}
+
+// MarshalJSON encodes the attempt as one JSON object, the form `retrylab run
+// --json` prints in its "attempts": request_id, number, method, url, start
+// (RFC 3339), offset, duration, status, error (its text), error_class,
+// retry_after (the wait read, when one was), retry_after_header (the header
+// as received), idempotency_key, retry, delay (when retry is true) and
+// reason. Durations are Go duration strings ("1.5s"), as in policy files;
+// empty and zero fields other than number, offset, duration, retry and
+// reason are left out.
+func (a Attempt) MarshalJSON() ([]byte, error) {
+	j := attemptJSON{
+		RequestID: a.RequestID, Number: a.Number, Method: a.Method, URL: a.URL,
+		Offset: a.Offset.String(), Duration: a.Duration.String(), Status: a.Status,
+		ErrorClass: string(a.ErrClass), RetryAfterHeader: a.RetryAfterRaw, IdempotencyKey: a.IdempotencyKey,
+		Retry: a.Retry, Reason: string(a.Reason),
+	}
+	if !a.Start.IsZero() {
+		j.Start = a.Start.Format(time.RFC3339Nano)
+	}
+	if a.Err != nil {
+		j.Error = a.Err.Error()
+	}
+	if a.RetryAfterSeen {
+		j.RetryAfter = a.RetryAfter.String()
+	}
+	if a.Retry {
+		j.Delay = a.Delay.String()
+	}
+	return json.Marshal(j)
+}
+
+// attemptJSON is the JSON form of an Attempt.
+type attemptJSON struct {
+	RequestID        uint64 `json:"request_id,omitempty"`
+	Number           int    `json:"number"`
+	Method           string `json:"method,omitempty"`
+	URL              string `json:"url,omitempty"`
+	Start            string `json:"start,omitempty"`
+	Offset           string `json:"offset"`
+	Duration         string `json:"duration"`
+	Status           int    `json:"status,omitempty"`
+	Error            string `json:"error,omitempty"`
+	ErrorClass       string `json:"error_class,omitempty"`
+	RetryAfter       string `json:"retry_after,omitempty"`
+	RetryAfterHeader string `json:"retry_after_header,omitempty"`
+	IdempotencyKey   string `json:"idempotency_key,omitempty"`
+	Retry            bool   `json:"retry"`
+	Delay            string `json:"delay,omitempty"`
+	Reason           string `json:"reason"`
 }
 
 // displayURL shortens an absolute URL to its path and query.

@@ -12,15 +12,15 @@ import (
 
 func TestTransportWithGobreaker(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503), respond(503), respond(503), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(503), status(503), status(503), status(200))
+		s := srv.Journal()
 		cb := gobreaker.NewTwoStepCircuitBreaker[any](gobreaker.Settings{
 			Name:        "users",
 			Timeout:     30 * time.Second,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 2 },
 		})
 		var c collector
-		rt := New(srv.transport, noJitter().WithMaxAttempts(5), WithBreaker(cb), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter().WithMaxAttempts(5), WithBreaker(cb), WithObserver(c.observe))
 
 		_, _, _, err := get(t, rt, srv.URL+"/")
 		var gu *GiveUpError

@@ -16,6 +16,9 @@ type pipeServer struct {
 	URL       string
 }
 
+// Transport returns the client transport that dials the server.
+func (p *pipeServer) Transport() *http.Transport { return p.transport }
+
 func startPipeServer(t *testing.T, h http.Handler) *pipeServer {
 	t.Helper()
 	l := pipenet.New("pipe.test:80")

@@ -2,89 +2,80 @@ package retryclient
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
+
+	fi "github.com/retrylab/retrylab/faultinject"
 )
 
-// call is what the test server saw of one request.
-type call struct {
-	At       time.Time
-	Method   string
-	Path     string
-	Key      string
-	Attempt  string
-	BodySum  [32]byte
-	BodyLen  int
-	Header   http.Header
-	Canceled bool
+// serveSteps starts a faultinject pipe server, in the synctest bubble of t
+// and closed with it, whose one route "/" answers any method and path with
+// steps in order, repeating the last. Its journal records what the server
+// saw. Tests that need an answer faultinject cannot script use a script.
+func serveSteps(t *testing.T, steps ...fi.StepBuilder) *fi.Server {
+	t.Helper()
+	srv := fi.NewPipeServer(fi.NewScenario(t.Name()).Route("/", steps...).MustBuild())
+	t.Cleanup(srv.Close)
+	return srv
 }
 
-// step answers one request.
+// status answers with code and its status text as body, as respond does.
+func status(code int) fi.StepBuilder { return fi.Status(code).Body(http.StatusText(code)) }
+
+// step answers one request of a script.
 type step func(w http.ResponseWriter, r *http.Request)
 
-func respond(status int, headers ...string) step {
+// respond answers with status and its status text as body.
+func respond(status int) step {
 	return func(w http.ResponseWriter, r *http.Request) {
-		for i := 0; i+1 < len(headers); i += 2 {
-			w.Header().Set(headers[i], headers[i+1])
-		}
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, http.StatusText(status))
 	}
 }
 
-// hang blocks until the client goes away or the server closes.
-func hang() step {
-	return func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
-}
-
-// reset closes the connection without a response.
-func reset() step {
-	return func(w http.ResponseWriter, r *http.Request) {
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			panic(err)
-		}
-		conn.Close()
-	}
-}
-
-// script serves its steps in order, repeating the last, and records calls.
+// script is a handler for custom answers (see serveSteps): it serves its
+// steps in order, repeating the last, and records calls as a faultinject
+// journal would.
 type script struct {
 	mu    sync.Mutex
 	steps []step
-	calls []call
+	calls []fi.Call
 }
 
 func newScript(steps ...step) *script { return &script{steps: steps} }
 
 func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	sum := sha256.Sum256(body)
 	s.mu.Lock()
 	n := len(s.calls)
-	s.calls = append(s.calls, call{
-		At: time.Now(), Method: r.Method, Path: r.URL.Path,
-		Key: r.Header.Get(IdempotencyKeyHeader), Attempt: r.Header.Get(DefaultAttemptHeader),
-		BodySum: sha256.Sum256(body), BodyLen: len(body), Header: r.Header.Clone(),
-	})
+	c := fi.Call{
+		Seq: n + 1, Start: time.Now(), Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(),
+		IdempotencyKey: r.Header.Get(IdempotencyKeyHeader), BodyLen: int64(len(body)), BodySHA256: hex.EncodeToString(sum[:]),
+	}
+	c.Attempt, _ = strconv.Atoi(r.Header.Get(DefaultAttemptHeader))
+	s.calls = append(s.calls, c)
 	st := s.steps[min(n, len(s.steps)-1)]
 	s.mu.Unlock()
 	st(w, r)
 }
 
-func (s *script) Calls() []call {
+func (s *script) Calls() []fi.Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]call(nil), s.calls...)
+	return append([]fi.Call(nil), s.calls...)
 }
 
-// gaps returns the time between consecutive calls.
-func gaps(calls []call) []time.Duration {
+// gaps returns the time between the starts of consecutive calls.
+func gaps(calls []fi.Call) []time.Duration {
 	var g []time.Duration
 	for i := 1; i < len(calls); i++ {
-		g = append(g, calls[i].At.Sub(calls[i-1].At))
+		g = append(g, calls[i].Start.Sub(calls[i-1].Start))
 	}
 	return g
 }
@@ -106,5 +97,3 @@ func (c *collector) Timeline() Timeline {
 	defer c.mu.Unlock()
 	return append(Timeline(nil), c.tl...)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

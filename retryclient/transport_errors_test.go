@@ -15,6 +15,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	fi "github.com/retrylab/retrylab/faultinject"
 )
 
 // failingDialer returns err from every dial and counts them.
@@ -74,9 +76,9 @@ func TestTransportPermanentDialErrorsAreNotRetried(t *testing.T) {
 
 func TestTransportHTTPClientTimeoutIsFinal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(hang(), respond(200))
-		srv := startPipeServer(t, s)
-		client := &http.Client{Transport: New(srv.transport, noJitter().WithAttemptTimeout(time.Minute)), Timeout: 3 * time.Second}
+		srv := serveSteps(t, fi.Hang(), status(200))
+		s := srv.Journal()
+		client := &http.Client{Transport: New(srv.Transport(), noJitter().WithAttemptTimeout(time.Minute)), Timeout: 3 * time.Second}
 		start := time.Now()
 		_, err := client.Get(srv.URL + "/")
 		// http.Client may flatten the error behind its timeout into text, so
@@ -97,12 +99,11 @@ func TestTransportHTTPClientTimeoutIsFinal(t *testing.T) {
 
 func TestTransportGetBodyFailureStops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(503), status(200))
 		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", strings.NewReader("v"))
 		boom := errors.New("body source gone")
 		req.GetBody = func() (io.ReadCloser, error) { return nil, boom }
-		_, _, _, err := send(t, New(srv.transport, noJitter()), req)
+		_, _, _, err := send(t, New(srv.Transport(), noJitter()), req)
 		var gu *GiveUpError
 		if !errors.As(err, &gu) || gu.Reason != ReasonBodyNotReplayable || !errors.Is(err, boom) || gu.LastStatus != 503 || gu.Attempts != 1 {
 			t.Errorf("err = %#v, want body-not-replayable after 1 attempt", err)
@@ -112,9 +113,9 @@ func TestTransportGetBodyFailureStops(t *testing.T) {
 
 func TestTransportRedactsPasswordsInAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := startPipeServer(t, newScript(respond(200)))
+		srv := serveSteps(t, status(200))
 		var c collector
-		_, _, _, _ = get(t, New(srv.transport, noJitter(), WithObserver(c.observe)), "http://user:secret@pipe.test/x")
+		_, _, _, _ = get(t, New(srv.Transport(), noJitter(), WithObserver(c.observe)), strings.Replace(srv.URL, "://", "://user:secret@", 1)+"/x")
 		if u := c.Timeline()[0].URL; strings.Contains(u, "secret") {
 			t.Errorf("URL %q leaks the password", u)
 		}
@@ -180,16 +181,16 @@ func TestTransportTLSAlertFromServerIsClassTLS(t *testing.T) {
 // map) when the Transport stamped an attempt header or an Idempotency-Key.
 func TestTransportNilRequestHeaderDoesNotPanic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503), respond(200))
-		srv := startPipeServer(t, s)
-		rt := New(srv.transport, noJitter(), WithAttemptHeader(DefaultAttemptHeader), WithIdempotencyKeys())
+		srv := serveSteps(t, status(503), status(200))
+		s := srv.Journal()
+		rt := New(srv.Transport(), noJitter(), WithAttemptHeader(DefaultAttemptHeader), WithIdempotencyKeys())
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader("x"))
 		req.Header = nil
 		resp, _, _, err := send(t, rt, req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v, want 200 after a retry", resp, err)
 		}
-		if c := s.Calls(); len(c) != 2 || c[1].Attempt != "2" || c[0].Key == "" || c[0].Key != c[1].Key {
+		if c := s.Calls(); len(c) != 2 || c[1].Attempt != 2 || c[0].IdempotencyKey == "" || c[0].IdempotencyKey != c[1].IdempotencyKey {
 			t.Errorf("calls %+v, want 2 with attempt header and one key", c)
 		}
 		if req.Header != nil {

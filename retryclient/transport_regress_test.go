@@ -43,7 +43,7 @@ func TestTransportSlowDiscardedBodyDoesNotStretchBackoffOrMaxElapsed(t *testing.
 		srv := startPipeServer(t, s)
 		var c collector
 		p := DefaultPolicy().WithMaxAttempts(10).WithBackoff(ConstantBackoff(time.Second)).WithMaxElapsed(2500 * time.Millisecond)
-		rt := New(srv.transport, p, WithObserver(c.observe))
+		rt := New(srv.Transport(), p, WithObserver(c.observe))
 		resp, _, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 503 {
 			t.Fatalf("got %v %v, want the last 503", resp, err)
@@ -72,7 +72,7 @@ func TestTransportZeroDelayDrainWindowIsRecorded(t *testing.T) {
 		}, respond(200))
 		srv := startPipeServer(t, s)
 		var c collector
-		resp, _, _, err := get(t, New(srv.transport, noJitter(), WithObserver(c.observe)), srv.URL+"/")
+		resp, _, _, err := get(t, New(srv.Transport(), noJitter(), WithObserver(c.observe)), srv.URL+"/")
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
 		}
@@ -148,8 +148,8 @@ func TestTransportBufferingBodyStopsOnCancel(t *testing.T) {
 	for _, via := range []string{"context", "Request.Cancel"} {
 		t.Run(via, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := newScript(respond(200))
-				srv := startPipeServer(t, s)
+				srv := serveSteps(t, status(200))
+				s := srv.Journal()
 				pr, pw := io.Pipe()
 				writerDone := make(chan struct{})
 				defer func() { <-writerDone }()
@@ -172,7 +172,7 @@ func TestTransportBufferingBodyStopsOnCancel(t *testing.T) {
 					stop = func() { close(ch) }
 				}
 				time.AfterFunc(2500*time.Millisecond, stop)
-				_, _, took, err := send(t, New(srv.transport, noJitter()), req)
+				_, _, took, err := send(t, New(srv.Transport(), noJitter()), req)
 				var gu *GiveUpError
 				if !errors.As(err, &gu) || gu.Attempts != 0 || gu.Reason != ReasonCanceled || took != 2500*time.Millisecond {
 					t.Fatalf("err %#v after %v, want a canceled GiveUpError with 0 attempts at 2.5s", err, took)

@@ -4,18 +4,22 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	fi "github.com/retrylab/retrylab/faultinject"
 )
 
 // noJitter is DefaultPolicy with exact exponential delays: 100ms, 200ms, …
@@ -53,7 +57,7 @@ func send(t *testing.T, rt http.RoundTripper, req *http.Request) (*http.Response
 	return resp, string(b), took, nil
 }
 
-func wantGaps(t *testing.T, calls []call, want ...time.Duration) {
+func wantGaps(t *testing.T, calls []fi.Call, want ...time.Duration) {
 	t.Helper()
 	got := gaps(calls)
 	if len(want) == 0 {
@@ -77,10 +81,10 @@ func wantReasons(t *testing.T, tl Timeline, want ...Reason) {
 
 func TestTransportRetriesTransientStatusesWithExactGaps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503), respond(503), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(503), status(503), status(200))
+		s := srv.Journal()
 		var c collector
-		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter(), WithObserver(c.observe))
 		resp, body, took, err := get(t, rt, srv.URL+"/users")
 		if err != nil || resp.StatusCode != 200 || body != "OK" {
 			t.Fatalf("got %v %q %v, want 200 OK", resp, body, err)
@@ -111,10 +115,10 @@ func TestTransportRetriesTransientStatusesWithExactGaps(t *testing.T) {
 
 func TestTransportSeededJitterGivesTheScheduleBackoffComputes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503), respond(502), respond(504), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(503), status(502), status(504), status(200))
+		s := srv.Journal()
 		p := DefaultPolicy().WithMaxAttempts(4)
-		rt := New(srv.transport, p, WithRand(rand.NewPCG(7, 7)))
+		rt := New(srv.Transport(), p, WithRand(rand.NewPCG(7, 7)))
 		resp, _, _, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
@@ -130,10 +134,10 @@ func TestTransportSeededJitterGivesTheScheduleBackoffComputes(t *testing.T) {
 
 func TestTransportDoesNotRetryClientErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(400), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(400), status(200))
+		s := srv.Journal()
 		var c collector
-		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter(), WithObserver(c.observe))
 		resp, body, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 400 || body != "Bad Request" {
 			t.Fatalf("got %v %q %v, want the 400 as is", resp, body, err)
@@ -147,10 +151,10 @@ func TestTransportDoesNotRetryClientErrors(t *testing.T) {
 
 func TestTransportDoesNotRetryPostWithoutIdempotencyKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(503), status(200))
+		s := srv.Journal()
 		var c collector
-		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter(), WithObserver(c.observe))
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/orders", strings.NewReader(`{"n":1}`))
 		resp, _, _, err := send(t, rt, req)
 		if err != nil || resp.StatusCode != 503 {
@@ -178,9 +182,9 @@ func TestTransportRetriesPostWithIdempotencyKeySendingSameKeyAndBody(t *testing.
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := newScript(respond(503), respond(500), respond(201))
-				srv := startPipeServer(t, s)
-				rt := New(srv.transport, noJitter(), tc.opts...)
+				srv := serveSteps(t, status(503), status(500), status(201))
+				s := srv.Journal()
+				rt := New(srv.Transport(), noJitter(), tc.opts...)
 				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/orders", tc.body())
 				if tc.key != "" {
 					req.Header.Set(IdempotencyKeyHeader, tc.key)
@@ -195,15 +199,15 @@ func TestTransportRetriesPostWithIdempotencyKeySendingSameKeyAndBody(t *testing.
 				}
 				sum := sha256.Sum256(payload)
 				for i, c := range calls {
-					if c.BodySum != sum || c.BodyLen != len(payload) {
+					if c.BodySHA256 != hex.EncodeToString(sum[:]) || c.BodyLen != int64(len(payload)) {
 						t.Errorf("call %d: body of %d bytes differs from the %d sent", i+1, c.BodyLen, len(payload))
 					}
-					if c.Key == "" || c.Key != calls[0].Key {
-						t.Errorf("call %d: Idempotency-Key %q, want %q on every call", i+1, c.Key, calls[0].Key)
+					if c.IdempotencyKey == "" || c.IdempotencyKey != calls[0].IdempotencyKey {
+						t.Errorf("call %d: Idempotency-Key %q, want %q on every call", i+1, c.IdempotencyKey, calls[0].IdempotencyKey)
 					}
 				}
-				if tc.key != "" && calls[0].Key != tc.key {
-					t.Errorf("key %q, want the caller's %q", calls[0].Key, tc.key)
+				if tc.key != "" && calls[0].IdempotencyKey != tc.key {
+					t.Errorf("key %q, want the caller's %q", calls[0].IdempotencyKey, tc.key)
 				}
 				if tc.key == "" && req.Header.Get(IdempotencyKeyHeader) != "" {
 					t.Errorf("generated key leaked into the caller's request")
@@ -215,9 +219,9 @@ func TestTransportRetriesPostWithIdempotencyKeySendingSameKeyAndBody(t *testing.
 
 func TestTransportGeneratesOneKeyPerLogicalRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503), respond(200), respond(503), respond(200))
-		srv := startPipeServer(t, s)
-		rt := New(srv.transport, noJitter(), WithIdempotencyKeys())
+		srv := serveSteps(t, status(503), status(200), status(503), status(200))
+		s := srv.Journal()
+		rt := New(srv.Transport(), noJitter(), WithIdempotencyKeys())
 		for range 2 {
 			req, _ := http.NewRequest(http.MethodPatch, srv.URL+"/x", strings.NewReader("a"))
 			if _, _, _, err := send(t, rt, req); err != nil {
@@ -225,18 +229,18 @@ func TestTransportGeneratesOneKeyPerLogicalRequest(t *testing.T) {
 			}
 		}
 		c := s.Calls()
-		if c[0].Key != c[1].Key || c[2].Key != c[3].Key || c[0].Key == c[2].Key {
-			t.Errorf("keys %q %q %q %q: want one fresh key per logical request", c[0].Key, c[1].Key, c[2].Key, c[3].Key)
+		if c[0].IdempotencyKey != c[1].IdempotencyKey || c[2].IdempotencyKey != c[3].IdempotencyKey || c[0].IdempotencyKey == c[2].IdempotencyKey {
+			t.Errorf("keys %q %q %q %q: want one fresh key per logical request", c[0].IdempotencyKey, c[1].IdempotencyKey, c[2].IdempotencyKey, c[3].IdempotencyKey)
 		}
 	})
 }
 
 func TestTransportHonoursRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(429, "Retry-After", "2"), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(429).Header("Retry-After", "2"), status(200))
+		s := srv.Journal()
 		var c collector
-		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter(), WithObserver(c.observe))
 		resp, _, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
@@ -254,12 +258,9 @@ func TestTransportHonoursRetryAfter(t *testing.T) {
 
 func TestTransportHonoursRetryAfterDate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Retry-After", time.Now().Add(5*time.Second).UTC().Format(http.TimeFormat))
-			w.WriteHeader(503)
-		}, respond(200))
-		srv := startPipeServer(t, s)
-		rt := New(srv.transport, noJitter())
+		srv := serveSteps(t, status(503).RetryAfterDate(5*time.Second), status(200))
+		s := srv.Journal()
+		rt := New(srv.Transport(), noJitter())
 		if _, _, _, err := get(t, rt, srv.URL+"/"); err != nil {
 			t.Fatal(err)
 		}
@@ -269,10 +270,10 @@ func TestTransportHonoursRetryAfterDate(t *testing.T) {
 
 func TestTransportGivesUpAtOnceOnRetryAfterAboveCap(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(429, "Retry-After", "3600"), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(429).Header("Retry-After", "3600"), status(200))
+		s := srv.Journal()
 		var c collector
-		rt := New(srv.transport, noJitter().WithRetryAfter(true, 60*time.Second), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter().WithRetryAfter(true, 60*time.Second), WithObserver(c.observe))
 		resp, body, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 429 || body != "Too Many Requests" {
 			t.Fatalf("got %v %q %v, want the 429 with its body", resp, body, err)
@@ -289,11 +290,10 @@ func TestTransportGivesUpAtOnceOnRetryAfterAboveCap(t *testing.T) {
 
 func TestTransportRetriesAttemptTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(hang(), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, fi.Hang(), status(200))
 		var c collector
 		p := noJitter().WithAttemptTimeout(time.Second)
-		rt := New(srv.transport, p, WithObserver(c.observe))
+		rt := New(srv.Transport(), p, WithObserver(c.observe))
 		resp, body, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 200 || body != "OK" {
 			t.Fatalf("got %v %q %v, want 200 OK (the body must stay readable after the attempt)", resp, body, err)
@@ -321,7 +321,7 @@ func TestTransportAttemptTimeoutCoversSlowBodyUntilClose(t *testing.T) {
 			}
 		})
 		srv := startPipeServer(t, s)
-		rt := New(srv.transport, noJitter().WithAttemptTimeout(time.Second))
+		rt := New(srv.Transport(), noJitter().WithAttemptTimeout(time.Second))
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
 		resp, err := rt.RoundTrip(req)
 		if err != nil {
@@ -338,9 +338,9 @@ func TestTransportAttemptTimeoutCoversSlowBodyUntilClose(t *testing.T) {
 
 func TestTransportCallerCancelDuringBackoffReturnsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503, "Retry-After", "10"), respond(200))
-		srv := startPipeServer(t, s)
-		rt := New(srv.transport, noJitter())
+		srv := serveSteps(t, status(503).Header("Retry-After", "10"), status(200))
+		s := srv.Journal()
+		rt := New(srv.Transport(), noJitter())
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		go func() {
@@ -367,10 +367,9 @@ func TestTransportCallerCancelDuringBackoffReturnsAtOnce(t *testing.T) {
 
 func TestTransportCallerDeadlineIsFinalNotAnAttemptTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(hang(), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, fi.Hang(), status(200))
 		var c collector
-		rt := New(srv.transport, noJitter().WithAttemptTimeout(10*time.Second), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter().WithAttemptTimeout(10*time.Second), WithObserver(c.observe))
 		ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/", nil)
@@ -392,11 +391,11 @@ func TestTransportCallerDeadlineIsFinalNotAnAttemptTimeout(t *testing.T) {
 
 func TestTransportMaxElapsed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(503))
+		s := srv.Journal()
 		var c collector
 		p := DefaultPolicy().WithMaxAttempts(10).WithBackoff(ConstantBackoff(time.Second)).WithMaxElapsed(2500 * time.Millisecond)
-		rt := New(srv.transport, p, WithObserver(c.observe))
+		rt := New(srv.Transport(), p, WithObserver(c.observe))
 		resp, _, took, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 503 {
 			t.Fatalf("got %v %v, want the last 503", resp, err)
@@ -410,10 +409,9 @@ func TestTransportMaxElapsed(t *testing.T) {
 
 func TestTransportMaxAttemptsReturnsLastResponse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(500), respond(502), respond(503), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(500), status(502), status(503), status(200))
 		var c collector
-		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter(), WithObserver(c.observe))
 		resp, body, _, err := get(t, rt, srv.URL+"/")
 		if err != nil || resp.StatusCode != 503 || body != "Service Unavailable" {
 			t.Fatalf("got %v %q %v, want the third response, 503, body intact", resp, body, err)
@@ -424,11 +422,11 @@ func TestTransportMaxAttemptsReturnsLastResponse(t *testing.T) {
 
 func TestTransportBudgetStopsRetries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(503))
+		s := srv.Journal()
 		b := NewBudget(4, 1)
 		var c collector
-		rt := New(srv.transport, noJitter().WithMaxAttempts(5), WithBudget(b), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter().WithMaxAttempts(5), WithBudget(b), WithObserver(c.observe))
 		// 4 tokens: failure → 3 (> 2, retry), failure → 2 (not > 2, stop).
 		if resp, _, _, err := get(t, rt, srv.URL+"/"); err != nil || resp.StatusCode != 503 {
 			t.Fatalf("got %v %v", resp, err)
@@ -436,7 +434,7 @@ func TestTransportBudgetStopsRetries(t *testing.T) {
 		wantReasons(t, c.Timeline(), ReasonRetryableStatus, ReasonBudgetExhausted)
 		// A second Transport sharing the budget: failure → 1, no retry.
 		var c2 collector
-		rt2 := New(srv.transport, noJitter().WithMaxAttempts(5), WithBudget(b), WithObserver(c2.observe))
+		rt2 := New(srv.Transport(), noJitter().WithMaxAttempts(5), WithBudget(b), WithObserver(c2.observe))
 		_, _, _, _ = get(t, rt2, srv.URL+"/")
 		wantReasons(t, c2.Timeline(), ReasonBudgetExhausted)
 		if got := b.Tokens(); got != 1 {
@@ -451,26 +449,24 @@ func TestTransportBudgetStopsRetries(t *testing.T) {
 func TestTransportReusesConnectionAcrossAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		big := strings.Repeat("x", 32<<10)
-		s := newScript(
-			func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503); _, _ = io.WriteString(w, big) },
-			func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(502); _, _ = io.WriteString(w, big) },
-			respond(200))
-		srv := startPipeServer(t, s)
-		rt := New(srv.transport, noJitter())
+		srv := serveSteps(t, status(503).Body(big), status(502).Body(big), status(200))
+		rt := New(srv.Transport(), noJitter())
 		if resp, _, _, err := get(t, rt, srv.URL+"/"); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("got %v %v", resp, err)
 		}
-		if n := srv.l.Dials(); n != 1 {
-			t.Errorf("%d connections for 3 sequential attempts, want 1 (discarded bodies must be drained and closed)", n)
+		for _, c := range srv.Journal().Calls() {
+			if c.ConnID != 1 {
+				t.Errorf("call #%d came on connection %d; want all 3 sequential attempts on 1 (discarded bodies must be drained and closed)", c.Seq, c.ConnID)
+			}
 		}
 	})
 }
 
 func TestTransportLeavesCallersRequestUnmodified(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503), respond(503), respond(200))
-		srv := startPipeServer(t, s)
-		rt := New(srv.transport, noJitter().WithAttemptTimeout(time.Minute),
+		srv := serveSteps(t, status(503), status(503), status(200))
+		s := srv.Journal()
+		rt := New(srv.Transport(), noJitter().WithAttemptTimeout(time.Minute),
 			WithAttemptHeader(DefaultAttemptHeader), WithIdempotencyKeys())
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/orders?x=1", strings.NewReader("body"))
 		req.Header.Set("X-Trace", "t1")
@@ -486,8 +482,8 @@ func TestTransportLeavesCallersRequestUnmodified(t *testing.T) {
 		}
 		calls := s.Calls()
 		for i, c := range calls {
-			if c.Attempt != itoa(i+1) || c.Header.Get("X-Trace") != "t1" {
-				t.Errorf("call %d: attempt header %q, X-Trace %q", i+1, c.Attempt, c.Header.Get("X-Trace"))
+			if c.Attempt != i+1 || c.Header.Get("X-Trace") != "t1" {
+				t.Errorf("call %d: attempt header %d, X-Trace %q", i+1, c.Attempt, c.Header.Get("X-Trace"))
 			}
 		}
 	})
@@ -498,7 +494,7 @@ func TestTransportGiveUpErrorAfterConnectionErrors(t *testing.T) {
 		s := newScript(respond(200))
 		srv := startPipeServer(t, s)
 		srv.l.Close() // every dial is now refused
-		rt := New(srv.transport, noJitter())
+		rt := New(srv.Transport(), noJitter())
 		client := &http.Client{Transport: rt}
 		start := time.Now()
 		_, err := client.Get(srv.URL + "/users")
@@ -528,10 +524,9 @@ func TestTransportGiveUpErrorAfterConnectionErrors(t *testing.T) {
 
 func TestTransportRetriesResetConnection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(reset(), respond(200))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, fi.Reset(), status(200))
 		var c collector
-		rt := New(srv.transport, noJitter(), WithObserver(c.observe))
+		rt := New(srv.Transport(), noJitter(), WithObserver(c.observe))
 		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", strings.NewReader("v"))
 		resp, _, _, err := send(t, rt, req)
 		if err != nil || resp.StatusCode != 200 {
@@ -547,9 +542,9 @@ func TestTransportRetriesResetConnection(t *testing.T) {
 
 func TestTransportBodyTooLargeFailsBeforeSending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(200))
-		srv := startPipeServer(t, s)
-		rt := New(srv.transport, noJitter().WithMaxBufferedBody(10))
+		srv := serveSteps(t, status(200))
+		s := srv.Journal()
+		rt := New(srv.Transport(), noJitter().WithMaxBufferedBody(10))
 		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", io.MultiReader(strings.NewReader("0123456789A")))
 		_, _, _, err := send(t, rt, req)
 		if !errors.Is(err, ErrBodyTooLarge) || Classify(err) != ClassBodyTooLarge || !strings.HasPrefix(err.Error(), "retryclient: ") {
@@ -578,10 +573,10 @@ func TestTransportStreamsBodiesThatWillNotBeRetried(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := newScript(respond(503))
-				srv := startPipeServer(t, s)
+				srv := serveSteps(t, status(503))
+				s := srv.Journal()
 				req, _ := http.NewRequest(tc.method, srv.URL+"/", io.MultiReader(strings.NewReader("more than four bytes")))
-				resp, _, _, err := send(t, New(srv.transport, tc.policy), req)
+				resp, _, _, err := send(t, New(srv.Transport(), tc.policy), req)
 				if err != nil || resp.StatusCode != 503 {
 					t.Fatalf("got %v %v, want the 503", resp, err)
 				}
@@ -595,9 +590,9 @@ func TestTransportStreamsBodiesThatWillNotBeRetried(t *testing.T) {
 
 func TestTransportInvalidPolicyFailsEveryRoundTrip(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(200))
-		srv := startPipeServer(t, s)
-		rt := New(srv.transport, DefaultPolicy().WithMaxAttempts(0))
+		srv := serveSteps(t, status(200))
+		s := srv.Journal()
+		rt := New(srv.Transport(), DefaultPolicy().WithMaxAttempts(0))
 		if rt.Err() == nil {
 			t.Fatal("Err() = nil for MaxAttempts 0")
 		}
@@ -613,8 +608,7 @@ func TestTransportInvalidPolicyFailsEveryRoundTrip(t *testing.T) {
 
 func TestTransportLogsRetriesAndGiveUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(respond(503))
-		srv := startPipeServer(t, s)
+		srv := serveSteps(t, status(503))
 		var buf bytes.Buffer
 		var mu sync.Mutex
 		h := slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{
@@ -626,10 +620,10 @@ func TestTransportLogsRetriesAndGiveUp(t *testing.T) {
 				return a
 			},
 		})
-		rt := New(srv.transport, noJitter().WithMaxAttempts(2), WithLogger(slog.New(h)))
+		rt := New(srv.Transport(), noJitter().WithMaxAttempts(2), WithLogger(slog.New(h)))
 		_, _, _, _ = get(t, rt, srv.URL+"/users")
-		want := `level=INFO msg="retryclient: retrying" method=GET url=http://pipe.test/users attempt=1 status=503 reason=retryable-status delay=100ms
-level=WARN msg="retryclient: giving up" method=GET url=http://pipe.test/users attempt=2 status=503 reason=max-attempts
+		want := `level=INFO msg="retryclient: retrying" method=GET url=` + srv.URL + `/users attempt=1 status=503 reason=retryable-status delay=100ms
+level=WARN msg="retryclient: giving up" method=GET url=` + srv.URL + `/users attempt=2 status=503 reason=max-attempts
 `
 		if buf.String() != want {
 			t.Errorf("log:\n%s\nwant:\n%s", buf.String(), want)
@@ -664,11 +658,11 @@ func TestTransportConcurrentRequests(t *testing.T) {
 			w.WriteHeader(200)
 		}))
 		var c collector
-		rt := New(srv.transport, DefaultPolicy(), WithRand(rand.NewPCG(1, 2)), WithObserver(c.observe))
+		rt := New(srv.Transport(), DefaultPolicy(), WithRand(rand.NewPCG(1, 2)), WithObserver(c.observe))
 		var wg sync.WaitGroup
 		for i := range 20 {
 			wg.Go(func() {
-				resp, _, _, err := get(t, rt, srv.URL+"/r/"+itoa(i))
+				resp, _, _, err := get(t, rt, srv.URL+"/r/"+strconv.Itoa(i))
 				if err != nil || resp.StatusCode != 200 {
 					t.Errorf("request %d: %v %v", i, resp, err)
 				}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -198,4 +200,35 @@ func TestRulesRunInVirtualTime(t *testing.T) {
 			t.Errorf("the rules waited only %v of virtual time; the scenarios script more", virtual)
 		}
 	})
+}
+
+// TestViolationShowsFaultinjectsTimeline: a broken rule's error ends with
+// the server's calls as faultinject renders them (route, connection, how
+// long each answer took), not a second format of the suites' own.
+func TestViolationShowsFaultinjectsTimeline(t *testing.T) {
+	s := loopSubject(loop{retries400: true})
+	for _, rule := range suites.Rules() {
+		if rule.Name != "does not retry a non-transient 4xx" {
+			continue
+		}
+		synctest.Test(t, func(t *testing.T) {
+			err := rule.Check(t.Context(), s)
+			if err == nil {
+				t.Fatal("a loop that retries 400 passed the rule")
+			}
+			_, timeline, ok := strings.Cut(err.Error(), "\nserver timeline:\n")
+			if !ok {
+				t.Fatalf("no server timeline in %q", err)
+			}
+			lines := strings.Split(timeline, "\n")
+			if len(lines) < 2 || !strings.HasPrefix(lines[0], "  #1 +0s GET ") || !strings.Contains(lines[0], " conn 1 → 400") {
+				t.Errorf("timeline is not faultinject's, indented:\n%s", timeline)
+			}
+			if !regexp.MustCompile(`^  #2 \+\S+ GET \S+ \[[^]]+ #2\] conn 1 \(reused\) → `).MatchString(lines[1]) {
+				t.Errorf("second call is not faultinject's line:\n%s", lines[1])
+			}
+		})
+		return
+	}
+	t.Fatal("no rule named \"does not retry a non-transient 4xx\"")
 }

@@ -152,7 +152,9 @@ func inBubble() bool {
 	return time.Now().Before(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
-// violation builds a rule's error.
+// violation builds a rule's error: what broke, then the server's timeline
+// as faultinject renders it (faultinject.FormatCalls), which shows how long
+// each answer took.
 func violation(rule, scenario string, calls []faultinject.Call, format string, args ...any) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "suites: rule %q broken on scenario %q: ", rule, scenario)
@@ -160,37 +162,11 @@ func violation(rule, scenario string, calls []faultinject.Call, format string, a
 	b.WriteString("\nserver timeline:")
 	if len(calls) == 0 {
 		b.WriteString(" (no calls)")
-	}
-	var t0 time.Time
-	for i, c := range calls {
-		if i == 0 {
-			t0 = c.Start
-		}
-		fmt.Fprintf(&b, "\n  #%d +%v %s %s → %s", c.Seq, c.Start.Sub(t0), c.Method, c.Path, describeCall(c))
+	} else {
+		b.WriteString("\n  ")
+		b.WriteString(strings.ReplaceAll(faultinject.FormatCalls(calls), "\n", "\n  "))
 	}
 	return errors.New(b.String())
-}
-
-func describeCall(c faultinject.Call) string {
-	var s string
-	switch {
-	case c.Action == "respond" || c.Action == "unmatched":
-		s = fmt.Sprint(c.Status)
-	case c.Status != 0:
-		s = fmt.Sprintf("%s (%d)", c.Action, c.Status)
-	default:
-		s = c.Action
-	}
-	if c.RetryAfter != "" {
-		s += " Retry-After: " + c.RetryAfter
-	}
-	if c.Outcome != "" {
-		s += " (" + c.Outcome + ")"
-	}
-	if c.End.After(c.Start) {
-		s += fmt.Sprintf(" after %v", c.End.Sub(c.Start))
-	}
-	return s
 }
 
 func scenario(name, route string, steps ...faultinject.StepBuilder) *faultinject.Scenario {

@@ -11,17 +11,45 @@ import (
 	"github.com/retrylab/retrylab/fixtures"
 )
 
+// decodedReport is the --json output as a consumer reads it: the attempts
+// decoded by their documented keys, not through runAttempt.
+type decodedReport struct {
+	runReport
+	Attempts []decodedAttempt `json:"attempts"`
+}
+
+// decodedAttempt is one of the --json output's attempts (README: schema
+// retrylab.run/v2).
+type decodedAttempt struct {
+	RequestID        uint64 `json:"request_id"`
+	Number           int    `json:"number"`
+	Method           string `json:"method"`
+	URL              string `json:"url"`
+	Start            string `json:"start"`
+	Offset           string `json:"offset"`
+	Duration         string `json:"duration"`
+	Status           int    `json:"status"`
+	Error            string `json:"error"`
+	ErrorClass       string `json:"error_class"`
+	BodyError        string `json:"body_error"`
+	RetryAfter       string `json:"retry_after"`
+	RetryAfterHeader string `json:"retry_after_header"`
+	Retry            bool   `json:"retry"`
+	Delay            string `json:"delay"`
+	Reason           string `json:"reason"`
+}
+
 // runJSON runs `retrylab run args... --json` through Main inside a
 // synctest bubble (the pipe server and the client run in virtual time) and
 // returns the exit status and the decoded report.
-func runJSON(t *testing.T, args ...string) (int, runReport, string) {
+func runJSON(t *testing.T, args ...string) (int, decodedReport, string) {
 	t.Helper()
 	var code int
 	var stdout, stderr bytes.Buffer
 	synctest.Test(t, func(t *testing.T) {
 		code = Main(t.Context(), append(append([]string{"run"}, args...), "--json"), &stdout, &stderr)
 	})
-	var rep runReport
+	var rep decodedReport
 	if code != 2 {
 		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 			t.Fatalf("status %d; --json output does not parse: %v\n%s\nstderr: %s", code, err, stdout.Bytes(), stderr.Bytes())
@@ -40,11 +68,11 @@ func TestCatalogueWithDefaults(t *testing.T) {
 		status   int    // final status, 0 for none
 		attempts int    // attempts made
 		reason   string // outcome reason
-		check    func(t *testing.T, rep runReport)
+		check    func(t *testing.T, rep decodedReport)
 	}
 	cases := map[string]want{
 		// "retries GETs through the noise within its attempt limit"
-		"chaos-mix": {0, 200, 3, "success", func(t *testing.T, rep runReport) {
+		"chaos-mix": {0, 200, 3, "success", func(t *testing.T, rep decodedReport) {
 			for _, a := range rep.Attempts[:len(rep.Attempts)-1] {
 				if a.ErrorClass != "connection" {
 					t.Errorf("attempt %d: class %q, want a connection error from the chaos", a.Number, a.ErrorClass)
@@ -53,7 +81,7 @@ func TestCatalogueWithDefaults(t *testing.T) {
 		}},
 		// With the default three attempts: the 503, the 429, then the hang
 		// is abandoned at the attempt timeout and no attempt is left.
-		"default": {1, 0, 3, "max-attempts", func(t *testing.T, rep runReport) {
+		"default": {1, 0, 3, "max-attempts", func(t *testing.T, rep decodedReport) {
 			if a := rep.Attempts[1]; a.Status != 429 || a.RetryAfter != "1s" || a.Delay != "1s" {
 				t.Errorf("attempt 2 = %+v, want the 429 honoured for exactly 1s", a)
 			}
@@ -65,13 +93,13 @@ func TestCatalogueWithDefaults(t *testing.T) {
 			}
 		}},
 		// "sees an EOF before any response, a connection error, and retries a GET"
-		"empty-reply": {0, 200, 2, "success", func(t *testing.T, rep runReport) {
+		"empty-reply": {0, 200, 2, "success", func(t *testing.T, rep decodedReport) {
 			if a := rep.Attempts[0]; a.ErrorClass != "connection" || a.Reason != "connection-error" {
 				t.Errorf("attempt 1 = %+v, want a retried connection error", a)
 			}
 		}},
 		// "abandons the hung attempt at its per-attempt timeout and retries"
-		"hang-then-success": {0, 200, 2, "success", func(t *testing.T, rep runReport) {
+		"hang-then-success": {0, 200, 2, "success", func(t *testing.T, rep decodedReport) {
 			if a := rep.Attempts[0]; a.ErrorClass != "timeout" || a.Reason != "attempt-timeout" || a.Duration != runAttemptTimeout.String() {
 				t.Errorf("attempt 1 = %+v, want an attempt timeout after %v", a, runAttemptTimeout)
 			}
@@ -86,7 +114,7 @@ func TestCatalogueWithDefaults(t *testing.T) {
 		// "makes exactly one call per route and returns the 4xx as is"
 		"permanent-4xx": {0, 400, 1, "status-not-retryable", nil},
 		// "the caller's read of the body fails ... the Transport does not retry it"
-		"reset-mid-body": {1, 200, 1, "body-error", func(t *testing.T, rep runReport) {
+		"reset-mid-body": {1, 200, 1, "body-error", func(t *testing.T, rep decodedReport) {
 			if a := rep.Attempts[0]; a.Reason != "body-error" || a.BodyError == "" {
 				t.Errorf("attempt 1 = %+v, want it marked as a body error", a)
 			}
@@ -97,14 +125,14 @@ func TestCatalogueWithDefaults(t *testing.T) {
 		// "treats the reset as a transient connection error and retries a GET"
 		"reset": {0, 200, 2, "success", nil},
 		// "parses the date and waits until then (about 3 s) before the retry"
-		"retry-after-date": {0, 200, 2, "success", func(t *testing.T, rep runReport) {
+		"retry-after-date": {0, 200, 2, "success", func(t *testing.T, rep decodedReport) {
 			d, err := time.ParseDuration(rep.Attempts[0].Delay)
 			if err != nil || d <= 2*time.Second || d > 3*time.Second || rep.Attempts[0].RetryAfter != rep.Attempts[0].Delay {
 				t.Errorf("attempt 1 = %+v, want a wait of the date's 2-3 s", rep.Attempts[0])
 			}
 		}},
 		// "waits exactly 2 s (not its own backoff) before the retry"
-		"retry-after-seconds": {0, 200, 2, "success", func(t *testing.T, rep runReport) {
+		"retry-after-seconds": {0, 200, 2, "success", func(t *testing.T, rep decodedReport) {
 			if rep.Attempts[0].Delay != "2s" {
 				t.Errorf("waited %s, want 2s", rep.Attempts[0].Delay)
 			}
@@ -112,13 +140,13 @@ func TestCatalogueWithDefaults(t *testing.T) {
 		// "gives up at once ... and returns the 503 to the caller"
 		"retry-after-too-long": {0, 503, 1, "retry-after-above-cap", nil},
 		// "returns the 200 ... and the caller reads the whole body slowly"
-		"slow-body": {0, 200, 1, "success", func(t *testing.T, rep runReport) {
+		"slow-body": {0, 200, 1, "success", func(t *testing.T, rep decodedReport) {
 			if rep.Outcome.BodyBytes != 50 || rep.Outcome.Elapsed != "300ms" {
 				t.Errorf("outcome = %+v, want all 50 bytes, read over 300ms", rep.Outcome)
 			}
 		}},
 		// "waits exactly 1 s as asked ... returns the 200 with the whole JSON document"
-		"maintenance": {0, 200, 2, "success", func(t *testing.T, rep runReport) {
+		"maintenance": {0, 200, 2, "success", func(t *testing.T, rep decodedReport) {
 			if a := rep.Attempts[0]; a.Status != 503 || a.Delay != "1s" || rep.Outcome.BodyBytes != 92 {
 				t.Errorf("attempt 1 = %+v, outcome %+v; want the 503 honoured for 1s, then the 92-byte JSON body", a, rep.Outcome)
 			}

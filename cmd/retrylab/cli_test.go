@@ -175,7 +175,7 @@ func TestBinaryRun(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("status %d, stderr %s", r.code, r.stderr)
 	}
-	var rep runReport
+	var rep decodedReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("--json output does not parse: %v\n%s", err, r.stdout)
 	}

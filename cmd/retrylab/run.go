@@ -65,18 +65,25 @@ type runRequest struct {
 	Body   int    `json:"body_bytes"`
 }
 
+// runAttempt is an attempt of the --json output: retryclient's JSON form of
+// the attempt ([retryclient.Attempt.MarshalJSON]) with run's own reasons and
+// classes, plus body_error when the response's body could not be read.
 type runAttempt struct {
-	Number     int    `json:"number"`
-	Offset     string `json:"offset"`
-	Duration   string `json:"duration"`
-	Status     int    `json:"status,omitempty"`
-	Error      string `json:"error,omitempty"`
-	ErrorClass string `json:"error_class,omitempty"`
-	BodyError  string `json:"body_error,omitempty"`
-	RetryAfter string `json:"retry_after,omitempty"`
-	Retry      bool   `json:"retry"`
-	Delay      string `json:"delay,omitempty"`
-	Reason     string `json:"reason"`
+	attempt   retryclient.Attempt
+	bodyError string
+}
+
+func (ra runAttempt) MarshalJSON() ([]byte, error) {
+	b, err := ra.attempt.MarshalJSON()
+	if err != nil || ra.bodyError == "" {
+		return b, err
+	}
+	be, err := json.Marshal(ra.bodyError)
+	if err != nil {
+		return nil, err
+	}
+	// b is one JSON object: add the field before its closing brace.
+	return append(append(append(b[:len(b)-1:len(b)-1], `,"body_error":`...), be...), '}'), nil
 }
 
 type runOutcome struct {
@@ -428,21 +435,10 @@ func (r runResult) report() runReport {
 		Journal:  []runCall{},
 	}
 	for i, a := range r.attempts {
-		ra := runAttempt{
-			Number: a.Number, Offset: a.Offset.String(), Duration: a.Duration.String(),
-			Status: a.Status, ErrorClass: r.attemptClass(i), Retry: a.Retry, Reason: r.attemptReason(i),
-		}
-		if a.Err != nil {
-			ra.Error = a.Err.Error()
-		}
+		a.Reason, a.ErrClass = retryclient.Reason(r.attemptReason(i)), retryclient.ErrorClass(r.attemptClass(i))
+		ra := runAttempt{attempt: a}
 		if r.bodyCut(i) {
-			ra.BodyError = r.bodyErr.Error()
-		}
-		if a.RetryAfterSeen {
-			ra.RetryAfter = a.RetryAfter.String()
-		}
-		if a.Retry {
-			ra.Delay = a.Delay.String()
+			ra.bodyError = r.bodyErr.Error()
 		}
 		rep.Attempts = append(rep.Attempts, ra)
 	}
