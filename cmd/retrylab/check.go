@@ -14,7 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/retrylab/retrylab/internal/lint"
 	"github.com/retrylab/retrylab/internal/storm"
+	"github.com/retrylab/retrylab/retryclient"
 )
 
 const checkExamples = `  retrylab check --policy policy.yaml --baseline main-policy.yaml
@@ -169,10 +171,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		rep.Config.MaxP99 = maxP99.String()
 	}
 	var ss []series
+	var lintGates []checkGate
 	for _, f := range files {
 		p, err := loadPolicy(f.path)
 		if err != nil {
 			return err
+		}
+		if f.role == "new" {
+			lintGates = lintGatesOf(f.path, p, *deadline)
 		}
 		name := strings.TrimSuffix(filepath.Base(f.path), filepath.Ext(f.path))
 		ct := storm.Contender{Name: name, Policy: p}
@@ -202,7 +208,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if len(rep.Policies) > 1 {
 		base = &rep.Policies[1]
 	}
-	rep.Gates = checkGates(&rep.Policies[0], base, th)
+	rep.Gates = append(lintGates, checkGates(&rep.Policies[0], base, th)...)
 	rep.Passed = true
 	for _, g := range rep.Gates {
 		rep.Passed = rep.Passed && g.Passed
@@ -239,6 +245,23 @@ func cmdCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return fmt.Errorf("%d of %d gates failed", failed, len(rep.Gates))
 	}
 	return nil
+}
+
+// lintGatesOf runs lint on the new policy, with the chaos model's
+// deadline: one failed gate per error-level finding, or one passed gate.
+func lintGatesOf(path string, p retryclient.Policy, deadline time.Duration) []checkGate {
+	var gates []checkGate
+	for _, f := range lint.Check(p, lint.Options{Deadline: deadline}) {
+		if f.Severity != lint.Error {
+			continue
+		}
+		gates = append(gates, checkGate{Name: "lint: " + f.ID, Metric: "lint", New: f.Field, Limit: "no error-level finding",
+			Message: fmt.Sprintf("%s: %s (fix: %s)", path, f.Message, f.Fix)})
+	}
+	if len(gates) == 0 {
+		gates = append(gates, checkGate{Name: "lint: no error-level findings", Metric: "lint", New: "none", Limit: "no error-level finding", Passed: true})
+	}
+	return gates
 }
 
 // parseShare reads a success rate given as a fraction (0.9) or a
@@ -317,7 +340,7 @@ func checkGates(np, bp *checkPolicy, th checkFlags) []checkGate {
 	}
 	for i := range gates {
 		g := &gates[i]
-		if !g.Passed {
+		if !g.Passed && g.Message == "" {
 			g.Message = fmt.Sprintf("%s: the new policy has %s", g.Name, g.New)
 			if g.Baseline != "" {
 				g.Message += " against the baseline's " + g.Baseline

@@ -75,7 +75,7 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("--json does not parse: %v\n%s", err, out)
 	}
-	if rep.Schema != checkSchema || rep.Passed || len(rep.Policies) != 2 || rep.Policies[0].Role != "new" || rep.Policies[1].Name != "accepted" || len(rep.Gates) != 8 {
+	if rep.Schema != checkSchema || rep.Passed || len(rep.Policies) != 2 || rep.Policies[0].Role != "new" || rep.Policies[1].Name != "accepted" || len(rep.Gates) != 9 || rep.Gates[0].Name != "lint: retry-after-cap-over-deadline" {
 		t.Errorf("report = %+v", rep)
 	}
 	data, err := os.ReadFile(junit)
@@ -96,7 +96,7 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 		t.Errorf("JUnit: %d tests, %d cases, %d failures; want %d gates, %d failed", suite.Tests, len(suite.Cases), suite.Failures, len(rep.Gates), failed)
 	}
 	for _, c := range suite.Cases {
-		if c.Failure != nil && !strings.Contains(c.Failure.Message, "beyond the limit of") {
+		if c.Failure != nil && !strings.Contains(c.Failure.Message, "beyond the limit of") && !strings.Contains(c.Failure.Message, "(fix: ") {
 			t.Errorf("failure message %q", c.Failure.Message)
 		}
 	}
@@ -123,6 +123,81 @@ func TestCheckUsageErrors(t *testing.T) {
 		code, _, errs := check(t, c.args...)
 		if code != 2 || strings.TrimSpace(errs) != c.want {
 			t.Errorf("check %q: exit %d, stderr %q; want 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+func TestLint(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lintRun := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), append([]string{"lint"}, args...), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	risky := write("risky.yaml", `max-attempts: 6
+backoff:
+  kind: constant
+  initial: 100ms
+  jitter: none
+retry-statuses: [429, 503, 404]
+retry-methods: [POST]
+retry-after:
+  honor: true
+  cap: 5m
+`)
+	code, out, errs := lintRun("--policy", risky, "--deadline", "30s", "--layers", "3")
+	if code != 1 || errs != "retrylab lint: 4 findings at error level\n" {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	for _, want := range []string{
+		risky + ":10:3: error [retry-after-cap-over-deadline] Retry-After is honoured up to 5m0s",
+		risky + ":7:1: error [non-idempotent-retried] POST is retried without an Idempotency-Key",
+		risky + ":6:1: error [non-transient-status-retried] retry-statuses holds 404",
+		risky + ":1:1: error [layered-amplification] with 3 layers each making 6 attempts, one user request can make 216 attempts",
+		risky + ":1:1: warning [no-attempt-timeout]",
+		risky + ":5:3: warning [no-jitter]",
+		risky + ":1:1: warning [no-budget] 6 attempts and no retry budget",
+		"worst case of one logical request: unbounded; 7 findings",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	slow := write("slow.yaml", "max-attempts: 3\nattempt-timeout: 10s\nmax-elapsed: 40s\n")
+	code, out, _ = lintRun("--policy", slow, "--deadline", "30s", "--json")
+	var rep lintReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--json does not parse: %v\n%s", err, out)
+	}
+	// The default Retry-After cap (60s) is over the deadline too.
+	if code != 1 || rep.Schema != lintSchema || rep.Worst != "50s" || len(rep.Findings) != 2 ||
+		rep.Findings[0].ID != "worst-case-over-deadline" || rep.Findings[0].Line != 3 || rep.Findings[0].Field != "max-elapsed" ||
+		rep.Findings[1].ID != "retry-after-cap-over-deadline" || rep.Findings[1].Line != 1 {
+		t.Errorf("exit %d, report %+v", code, rep)
+	}
+
+	if code, out, _ := lintRun("--policy", acceptedPolicy, "--deadline", "30s"); code != 0 || !strings.Contains(out, "worst case of one logical request: 22s; 1 finding") {
+		t.Errorf("accepted policy: exit %d\n%s", code, out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "retrylab lint: --policy is required: the policy file to lint"},
+		{[]string{"--policy", slow, "--layers", "0"}, "retrylab lint: --layers must be between 1 and 10, got 0"},
+		{[]string{"--policy", slow, "--deadline", "-1s"}, "retrylab lint: --deadline must not be negative, got -1s"},
+		{[]string{"--policy", write("bad.yaml", "max-atempts: 3\n")}, "retrylab lint: " + filepath.Join(dir, "bad.yaml") + `:1:1: unknown field "max-atempts" (did you mean "max-attempts"?)`},
+	} {
+		if code, _, errs := lintRun(c.args...); code != 2 || strings.TrimSpace(errs) != c.want {
+			t.Errorf("lint %q: exit %d, stderr %q; want 2 and %q", c.args, code, errs, c.want)
 		}
 	}
 }
