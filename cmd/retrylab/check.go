@@ -92,7 +92,61 @@ type checkFlags struct {
 	tolerance  float64
 }
 
+// checkSpec is a parsed check command line.
+type checkSpec struct {
+	newFile, oldFile   string
+	clients            []int
+	capCfg             storm.CapacityConfig
+	chaosCfg           storm.ChaosConfig
+	th                 checkFlags
+	json               bool
+	junitFile, svgFile string
+}
+
 func cmdCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	spec, err := parseCheck(args, stdout)
+	if err != nil {
+		return err
+	}
+	rep, ss, err := measureCheck(ctx, spec)
+	if err != nil {
+		return err
+	}
+	if spec.svgFile != "" {
+		if err := writeFile(spec.svgFile, func(w io.Writer) error {
+			return lineChart(w, "Retry amplification during an outage", "clients", "calls per logical request", ss)
+		}); err != nil {
+			return err
+		}
+	}
+	if spec.junitFile != "" {
+		if err := writeFile(spec.junitFile, func(w io.Writer) error { return writeJUnit(w, "retrylab check", rep.Gates) }); err != nil {
+			return err
+		}
+	}
+	if spec.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := printCheck(stdout, rep); err != nil {
+		return err
+	}
+	failed := 0
+	for _, g := range rep.Gates {
+		if !g.Passed {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d gates failed", failed, len(rep.Gates))
+	}
+	return nil
+}
+
+// parseCheck parses and checks check's flags, before any work.
+func parseCheck(args []string, stdout io.Writer) (checkSpec, error) {
 	fs := newFlagSet("check", "--policy NEW [--baseline OLD] [flags]", checkExamples, stdout)
 	newFile := fs.String("policy", "", "the policy file to gate (required)")
 	oldFile := fs.String("baseline", "", "the last accepted policy file, to compare with")
@@ -100,7 +154,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	capacity := fs.Float64("capacity", 200, "capacity model: requests per second the server completes after the outage")
 	outage := fs.Duration("outage", time.Second, "capacity model: how long every request fails")
 	sequences := fs.Int("sequences", 1000, fmt.Sprintf("chaos model: logical requests, each with its own fault sequence (1 to %d)", storm.MaxChaosSequences))
-	deadline := fs.Duration("deadline", 30*time.Second, "chaos model: the caller's deadline for one logical request")
+	deadline := fs.Duration("deadline", 30*time.Second, "chaos model and lint: the caller's deadline for one logical request")
 	maxAmp := fs.Float64("max-amplification", 0, "fail when the new policy makes more calls per request than this, at any client count (0: no limit)")
 	maxP99 := fs.Duration("max-p99", 0, "fail when the new policy's p99 time to success exceeds this, in either model (0: no limit)")
 	minSuccess := fs.String("min-success", "", "fail when the new policy's success rate falls below this, in either model (0.9 or 90%)")
@@ -110,97 +164,89 @@ func cmdCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	junitFile := fs.String("junit", "", "also write the gates as JUnit XML to this file")
 	svgFile := fs.String("svg", "", "also write a chart (amplification against clients, per policy) to this SVG file")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return checkSpec{}, err
 	}
 	if *newFile == "" {
-		return usagef("--policy is required: the policy file to gate")
+		return checkSpec{}, usagef("--policy is required: the policy file to gate")
 	}
-	th := checkFlags{maxAmp: *maxAmp, maxP99: *maxP99, tolerance: *tolerance}
+	spec := checkSpec{newFile: *newFile, oldFile: *oldFile, json: *asJSON, junitFile: *junitFile, svgFile: *svgFile,
+		th:       checkFlags{maxAmp: *maxAmp, maxP99: *maxP99, tolerance: *tolerance},
+		capCfg:   storm.CapacityConfig{Capacity: *capacity, Outage: *outage, Spread: time.Second, Seed: *seed},
+		chaosCfg: storm.ChaosConfig{Sequences: *sequences, Deadline: *deadline, Seed: *seed},
+	}
 	switch {
 	case *maxAmp != 0 && !(*maxAmp >= 1) || math.IsInf(*maxAmp, 0):
-		return usagef("--max-amplification %v: every request makes at least one call, so the limit must be 1 or more", *maxAmp)
+		return spec, usagef("--max-amplification %v: every request makes at least one call, so the limit must be 1 or more", *maxAmp)
 	case *maxP99 < 0:
-		return usagef("--max-p99 must not be negative, got %v", *maxP99)
+		return spec, usagef("--max-p99 must not be negative, got %v", *maxP99)
 	case !(*tolerance >= 0) || *tolerance >= 1:
-		return usagef("--tolerance %v: must be a fraction from 0 (no regression allowed) to below 1", *tolerance)
+		return spec, usagef("--tolerance %v: must be a fraction from 0 (no regression allowed) to below 1", *tolerance)
 	case *sequences < 1 || *sequences > storm.MaxChaosSequences:
-		return usagef("--sequences must be between 1 and %d, got %d", storm.MaxChaosSequences, *sequences)
+		return spec, usagef("--sequences must be between 1 and %d, got %d", storm.MaxChaosSequences, *sequences)
 	case *deadline <= 0:
-		return usagef("--deadline must be positive, got %v", *deadline)
+		return spec, usagef("--deadline must be positive, got %v", *deadline)
 	case !(*capacity > 0) || math.IsInf(*capacity, 0):
-		return usagef("--capacity must be a positive number of requests per second, got %v", *capacity)
+		return spec, usagef("--capacity must be a positive number of requests per second, got %v", *capacity)
 	case *outage < 0:
-		return usagef("--outage must not be negative, got %v", *outage)
+		return spec, usagef("--outage must not be negative, got %v", *outage)
 	}
 	if *minSuccess != "" {
 		v, err := parseShare(*minSuccess)
 		if err != nil {
-			return usagef("--min-success %q: %v", *minSuccess, err)
+			return spec, usagef("--min-success %q: %v", *minSuccess, err)
 		}
-		th.minSuccess = v
+		spec.th.minSuccess = v
 	}
-	if *oldFile == "" && *maxAmp == 0 && *maxP99 == 0 && th.minSuccess == 0 {
-		return usagef("nothing to check: give --baseline, or a threshold (--max-amplification, --max-p99, --min-success)")
+	if *oldFile == "" && *maxAmp == 0 && *maxP99 == 0 && spec.th.minSuccess == 0 {
+		return spec, usagef("nothing to check: give --baseline, or a threshold (--max-amplification, --max-p99, --min-success)")
 	}
-	clients, err := parseInts(*clientsFlag, storm.MaxClients, "capacity")
-	if err != nil {
-		return err
+	var err error
+	if spec.clients, err = parseInts(*clientsFlag, storm.MaxClients, "capacity"); err != nil {
+		return spec, err
 	}
-	if *svgFile != "" {
-		if err := writable(*svgFile); err != nil {
-			return err
-		}
-	}
-	if *junitFile != "" {
-		if err := writable(*junitFile); err != nil {
-			return err
+	for _, f := range []string{*svgFile, *junitFile} {
+		if f != "" {
+			if err := writable(f); err != nil {
+				return spec, err
+			}
 		}
 	}
+	return spec, nil
+}
 
-	files := []struct{ role, path string }{{"new", *newFile}}
-	if *oldFile != "" {
-		files = append(files, struct{ role, path string }{"baseline", *oldFile})
-	}
-	capCfg := storm.CapacityConfig{Capacity: *capacity, Outage: *outage, Spread: time.Second, Seed: *seed}
-	chaosCfg := storm.ChaosConfig{Sequences: *sequences, Deadline: *deadline, Seed: *seed}
-	rep := checkReport{Schema: checkSchema, Seed: *seed, Config: checkConfigOut{
-		Clients: clients, Capacity: *capacity, Outage: outage.String(), Sequences: *sequences, Deadline: deadline.String(),
-		Tolerance: *tolerance, MaxAmplification: *maxAmp, MinSuccess: th.minSuccess,
+// measureCheck runs both models for the new policy and the baseline, lints
+// the new one and judges the gates. It returns the report and the chart's
+// series.
+func measureCheck(ctx context.Context, spec checkSpec) (checkReport, []series, error) {
+	rep := checkReport{Schema: checkSchema, Seed: spec.capCfg.Seed, Config: checkConfigOut{
+		Clients: spec.clients, Capacity: spec.capCfg.Capacity, Outage: spec.capCfg.Outage.String(),
+		Sequences: spec.chaosCfg.Sequences, Deadline: spec.chaosCfg.Deadline.String(),
+		Tolerance: spec.th.tolerance, MaxAmplification: spec.th.maxAmp, MinSuccess: spec.th.minSuccess,
 	}}
-	if *maxP99 > 0 {
-		rep.Config.MaxP99 = maxP99.String()
+	if spec.th.maxP99 > 0 {
+		rep.Config.MaxP99 = spec.th.maxP99.String()
+	}
+	files := []struct{ role, path string }{{"new", spec.newFile}}
+	if spec.oldFile != "" {
+		files = append(files, struct{ role, path string }{"baseline", spec.oldFile})
 	}
 	var ss []series
 	var lintGates []checkGate
 	for _, f := range files {
 		p, err := loadPolicy(f.path)
 		if err != nil {
-			return err
+			return rep, nil, err
 		}
 		if f.role == "new" {
-			lintGates = lintGatesOf(f.path, p, *deadline)
+			lintGates = lintGatesOf(f.path, p, spec.chaosCfg.Deadline)
 		}
 		name := strings.TrimSuffix(filepath.Base(f.path), filepath.Ext(f.path))
-		ct := storm.Contender{Name: name, Policy: p}
-		cp := checkPolicy{Role: f.role, Name: name, File: f.path}
-		s := series{name: f.role + ": " + name}
-		for _, n := range clients {
-			c := capCfg
-			c.Clients = n
-			r, err := storm.RunCapacity(ctx, c, ct)
-			if err != nil {
-				return stormError(err)
-			}
-			cp.capacity = append(cp.capacity, r)
-			cp.Capacity = append(cp.Capacity, capacityResultOf(r))
-			s.points = append(s.points, [2]float64{float64(n), r.Amplification})
-		}
-		cp.chaos, err = storm.RunChaos(ctx, chaosCfg, ct)
+		cp, s, err := measurePolicy(ctx, spec, storm.Contender{Name: name, Policy: p})
 		if err != nil {
-			return stormError(err)
+			return rep, nil, err
 		}
-		cp.Chaos = checkChaosJSON{Sequences: cp.chaos.Sequences, SuccessRate: cp.chaos.SuccessRate, Missed: cp.chaos.Missed,
-			AvgAttempts: cp.chaos.AvgAttempts, P99: cp.chaos.P99.String(), Ended: cp.chaos.Ended}
+		cp.Role, cp.File = f.role, f.path
+		s.name = f.role + ": " + name
 		rep.Policies = append(rep.Policies, cp)
 		ss = append(ss, s)
 	}
@@ -208,43 +254,37 @@ func cmdCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if len(rep.Policies) > 1 {
 		base = &rep.Policies[1]
 	}
-	rep.Gates = append(lintGates, checkGates(&rep.Policies[0], base, th)...)
+	rep.Gates = append(lintGates, checkGates(&rep.Policies[0], base, spec.th)...)
 	rep.Passed = true
 	for _, g := range rep.Gates {
 		rep.Passed = rep.Passed && g.Passed
 	}
+	return rep, ss, nil
+}
 
-	if *svgFile != "" {
-		if err := writeFile(*svgFile, func(w io.Writer) error {
-			return lineChart(w, "Retry amplification during an outage", "clients", "calls per logical request", ss)
-		}); err != nil {
-			return err
+// measurePolicy runs the capacity model at every client count and the
+// chaos model for one policy.
+func measurePolicy(ctx context.Context, spec checkSpec, ct storm.Contender) (checkPolicy, series, error) {
+	cp := checkPolicy{Name: ct.Name}
+	var s series
+	for _, n := range spec.clients {
+		c := spec.capCfg
+		c.Clients = n
+		r, err := storm.RunCapacity(ctx, c, ct)
+		if err != nil {
+			return cp, s, stormError(err)
 		}
+		cp.capacity = append(cp.capacity, r)
+		cp.Capacity = append(cp.Capacity, capacityResultOf(r))
+		s.points = append(s.points, [2]float64{float64(n), r.Amplification})
 	}
-	if *junitFile != "" {
-		if err := writeFile(*junitFile, func(w io.Writer) error { return writeJUnit(w, "retrylab check", rep.Gates) }); err != nil {
-			return err
-		}
+	var err error
+	if cp.chaos, err = storm.RunChaos(ctx, spec.chaosCfg, ct); err != nil {
+		return cp, s, stormError(err)
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else if err := printCheck(stdout, rep); err != nil {
-		return err
-	}
-	if !rep.Passed {
-		failed := 0
-		for _, g := range rep.Gates {
-			if !g.Passed {
-				failed++
-			}
-		}
-		return fmt.Errorf("%d of %d gates failed", failed, len(rep.Gates))
-	}
-	return nil
+	cp.Chaos = checkChaosJSON{Sequences: cp.chaos.Sequences, SuccessRate: cp.chaos.SuccessRate, Missed: cp.chaos.Missed,
+		AvgAttempts: cp.chaos.AvgAttempts, P99: cp.chaos.P99.String(), Ended: cp.chaos.Ended}
+	return cp, s, nil
 }
 
 // lintGatesOf runs lint on the new policy, with the chaos model's
