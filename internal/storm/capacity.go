@@ -1,6 +1,7 @@
 package storm
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -167,127 +168,164 @@ func RunCapacity(ctx context.Context, cfg CapacityConfig, ct Contender) (Capacit
 	if err := ct.Policy.Validate(); err != nil {
 		return CapacityResult{}, err
 	}
-	cfg = cfg.WithDefaults()
-	hangTimeout := ct.Policy.AttemptTimeout
-	if hangTimeout == 0 {
-		hangTimeout = cfg.AttemptTimeout
-	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5707))
-	budget := ct.budget()
-	var limiter *retryclient.AdaptiveLimiter
-	if ct.Adaptive {
-		limiter = retryclient.NewAdaptiveLimiter()
-	}
-	var breaker *simBreaker
-	if ct.BreakerFailures > 0 {
-		breaker = &simBreaker{failures: ct.BreakerFailures, open: ct.BreakerOpen.Seconds()}
-	}
-
-	lat := cfg.Latency.Seconds()
-	outage := cfg.Outage.Seconds()
-	burst := math.Max(1, cfg.Capacity/10)
-	tokens, last := burst, 0.0
-	admit := func(now float64) bool {
-		if now < outage {
-			return false
-		}
-		if last < outage {
-			last = outage
-		}
-		tokens = math.Min(burst, tokens+(now-last)*cfg.Capacity)
-		last = now
-		if tokens >= 1 {
-			tokens--
-			return true
-		}
-		return false
-	}
-
-	var s sim
-	pacer := &simPacer{s: &s, l: limiter}
-	res := CapacityResult{Policy: ct.Name, Clients: cfg.Clients, GaveUp: map[string]int{}}
-	load := map[int]int{}
-	var completions []float64
-	successes := 0
-
-	var attempt func(start float64, n int, prevDelay time.Duration, sent float64)
-	attempt = func(start float64, n int, prevDelay time.Duration, sent float64) {
-		trial := false
-		if breaker != nil {
-			var ok bool
-			if ok, trial = breaker.allow(sent); !ok {
-				res.GaveUp[string(retryclient.ReasonCircuitOpen)]++
-				return
-			}
-		}
-		pacer.send(sent, func(sent float64) {
-			s.at(sent+lat, func(now float64) {
-				res.Calls++
-				load[int(now)]++
-				var o retryclient.Outcome
-				doneAt := now + lat
-				switch {
-				case admit(now):
-					o.Status = 200
-				case now < outage && cfg.OutageTimeouts:
-					o.Err, o.Class = errAttemptTimeout, retryclient.ClassTimeout
-					doneAt = sent + hangTimeout.Seconds()
-				default:
-					o.Status = 503
-				}
-				if t := ct.Policy.AttemptTimeout; t > 0 && doneAt > sent+t.Seconds() {
-					o = retryclient.Outcome{Err: errAttemptTimeout, Class: retryclient.ClassTimeout}
-					doneAt = sent + t.Seconds()
-				}
-				doneAt = math.Max(doneAt, now)
-				s.at(doneAt, func(now float64) {
-					if limiter != nil && o.Err == nil {
-						limiter.Observe(simTime(now), o.Status == 503)
-						pacer.rateChanged(now)
-					}
-					if breaker != nil {
-						breaker.done(now, o.Status != 200, trial)
-					}
-					o.Attempt = n
-					o.Method = "GET"
-					o.Elapsed = seconds(now - start)
-					o.PrevDelay = prevDelay
-					o.Rand = rng
-					// The budget is applied exactly as the Transport applies it.
-					d := budget.Apply(ct.Policy, o, ct.Policy.Decide(o))
-					if !d.Retry {
-						if o.Status == 200 {
-							successes++
-							completions = append(completions, now-start)
-						} else {
-							res.GaveUp[string(d.Reason)]++
-						}
-						return
-					}
-					attempt(start, n+1, d.Delay, now+d.Delay.Seconds())
-				})
-			})
-		})
-	}
+	r := newCapacityRun(cfg.WithDefaults(), ct)
 	for range cfg.Clients {
-		start := rng.Float64() * cfg.Spread.Seconds()
-		s.at(start, func(now float64) { attempt(now, 1, 0, now) })
+		start := r.rng.Float64() * cfg.Spread.Seconds()
+		r.s.at(start, func(now float64) { r.attempt(now, 1, 0, now) })
 	}
-	end, err := s.run(ctx)
+	end, err := r.s.run(ctx)
 	if err != nil {
 		return CapacityResult{}, err
 	}
-	res.Finished = seconds(end)
+	return r.result(end), nil
+}
 
-	res.Amplification = float64(res.Calls) / float64(cfg.Clients)
-	res.SuccessRate = float64(successes) / float64(cfg.Clients)
-	slices.Sort(completions)
-	res.P50 = seconds(quantile(completions, 0.50))
-	res.P99 = seconds(quantile(completions, 0.99))
-	for _, n := range load {
+// capacityRun is one run of the capacity model: the server, the clients'
+// shared budget, limiter and breaker, and what happened.
+type capacityRun struct {
+	cfg         CapacityConfig
+	ct          Contender
+	s           sim
+	rng         *rand.Rand
+	server      capacityServer
+	budget      *retryclient.Budget
+	limiter     *retryclient.AdaptiveLimiter
+	breaker     *simBreaker
+	pacer       *simPacer
+	hangTimeout time.Duration // how long an outage hang lasts for this policy
+
+	res         CapacityResult
+	load        map[int]int // calls per second
+	completions []float64
+	successes   int
+}
+
+func newCapacityRun(cfg CapacityConfig, ct Contender) *capacityRun {
+	r := &capacityRun{cfg: cfg, ct: ct, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5707)), budget: ct.budget(),
+		server:      newCapacityServer(cfg),
+		hangTimeout: cmp.Or(ct.Policy.AttemptTimeout, cfg.AttemptTimeout),
+		res:         CapacityResult{Policy: ct.Name, Clients: cfg.Clients, GaveUp: map[string]int{}},
+		load:        map[int]int{},
+	}
+	if ct.Adaptive {
+		r.limiter = retryclient.NewAdaptiveLimiter()
+	}
+	if ct.BreakerFailures > 0 {
+		r.breaker = &simBreaker{failures: ct.BreakerFailures, open: ct.BreakerOpen.Seconds()}
+	}
+	r.pacer = &simPacer{s: &r.s, l: r.limiter}
+	return r
+}
+
+// attempt is attempt n of the request that started at start, planned for
+// sent: the breaker's admission, the limiter's pacing, the trip to the
+// server and back.
+func (r *capacityRun) attempt(start float64, n int, prevDelay time.Duration, sent float64) {
+	trial := false
+	if r.breaker != nil {
+		var ok bool
+		if ok, trial = r.breaker.allow(sent); !ok {
+			r.res.GaveUp[string(retryclient.ReasonCircuitOpen)]++
+			return
+		}
+	}
+	lat := r.cfg.Latency.Seconds()
+	r.pacer.send(sent, func(sent float64) {
+		r.s.at(sent+lat, func(now float64) {
+			o, doneAt := r.serve(now, sent)
+			r.s.at(doneAt, func(now float64) { r.answered(start, n, prevDelay, now, o, trial) })
+		})
+	})
+}
+
+// serve is the server's answer to an attempt sent at sent that arrives at
+// now, and when the client has it (or gives up on it).
+func (r *capacityRun) serve(now, sent float64) (o retryclient.Outcome, doneAt float64) {
+	r.res.Calls++
+	r.load[int(now)]++
+	doneAt = now + r.cfg.Latency.Seconds()
+	switch {
+	case r.server.admit(now):
+		o.Status = 200
+	case now < r.cfg.Outage.Seconds() && r.cfg.OutageTimeouts:
+		o.Err, o.Class = errAttemptTimeout, retryclient.ClassTimeout
+		doneAt = sent + r.hangTimeout.Seconds()
+	default:
+		o.Status = 503
+	}
+	if t := r.ct.Policy.AttemptTimeout; t > 0 && doneAt > sent+t.Seconds() {
+		o = retryclient.Outcome{Err: errAttemptTimeout, Class: retryclient.ClassTimeout}
+		doneAt = sent + t.Seconds()
+	}
+	return o, math.Max(doneAt, now)
+}
+
+// answered feeds the limiter and the breaker, then decides as the
+// Transport does (Decide, then the budget) and plans the next attempt.
+func (r *capacityRun) answered(start float64, n int, prevDelay time.Duration, now float64, o retryclient.Outcome, trial bool) {
+	if r.limiter != nil && o.Err == nil {
+		r.limiter.Observe(simTime(now), o.Status == 503)
+		r.pacer.rateChanged(now)
+	}
+	if r.breaker != nil {
+		r.breaker.done(now, o.Status != 200, trial)
+	}
+	o.Attempt, o.Method, o.PrevDelay, o.Rand = n, "GET", prevDelay, r.rng
+	o.Elapsed = seconds(now - start)
+	p := r.ct.Policy
+	d := r.budget.Apply(p, o, p.Decide(o))
+	switch {
+	case d.Retry:
+		r.attempt(start, n+1, d.Delay, now+d.Delay.Seconds())
+	case o.Status == 200:
+		r.successes++
+		r.completions = append(r.completions, now-start)
+	default:
+		r.res.GaveUp[string(d.Reason)]++
+	}
+}
+
+// result summarises the run, which ended at end.
+func (r *capacityRun) result(end float64) CapacityResult {
+	res := r.res
+	res.Finished = seconds(end)
+	res.Amplification = float64(res.Calls) / float64(r.cfg.Clients)
+	res.SuccessRate = float64(r.successes) / float64(r.cfg.Clients)
+	slices.Sort(r.completions)
+	res.P50 = seconds(quantile(r.completions, 0.50))
+	res.P99 = seconds(quantile(r.completions, 0.99))
+	for _, n := range r.load {
 		res.PeakLoad = max(res.PeakLoad, n)
 	}
-	return res, nil
+	return res
+}
+
+// capacityServer fails every request during the outage, then completes at
+// most Capacity requests per second (a token bucket holding a tenth of a
+// second's worth) and sheds the rest.
+type capacityServer struct {
+	outage, capacity, burst float64
+	tokens, last            float64
+}
+
+func newCapacityServer(cfg CapacityConfig) capacityServer {
+	burst := math.Max(1, cfg.Capacity/10)
+	return capacityServer{outage: cfg.Outage.Seconds(), capacity: cfg.Capacity, burst: burst, tokens: burst}
+}
+
+// admit reports whether a request arriving at now is served.
+func (c *capacityServer) admit(now float64) bool {
+	if now < c.outage {
+		return false
+	}
+	c.last = math.Max(c.last, c.outage)
+	c.tokens = math.Min(c.burst, c.tokens+(now-c.last)*c.capacity)
+	c.last = now
+	if c.tokens >= 1 {
+		c.tokens--
+		return true
+	}
+	return false
 }
 
 // simEpoch is the wall-clock instant the simulation's time 0 stands for,
