@@ -15,8 +15,9 @@ import (
 	"github.com/retrylab/retrylab/internal/protocol"
 )
 
-// AttemptHeader is the request header whose integer value the journal
-// records as Call.Attempt unless WithAttemptHeader names another one.
+// AttemptHeader, "Retrylab-Attempt", is the request header whose integer
+// value the journal records as Call.Attempt unless WithAttemptHeader names
+// another one; retryclient.DefaultAttemptHeader is the same name.
 const AttemptHeader = protocol.AttemptHeader
 
 // Scenario scripts how a server misbehaves: routes, each with an ordered
