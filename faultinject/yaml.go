@@ -305,16 +305,7 @@ func (d *decoder) step(n decode.Value, chaos bool) Step {
 			if bodyNode != nil {
 				k.Fail("body and body-file are exclusive")
 			}
-			bodyNode = &v
-			p := v.String(key)
-			if d.readBody == nil {
-				k.Fail("body-file is not allowed here (the scenario did not come from a file); use body")
-			}
-			b, err := d.readBody(p)
-			if err != nil {
-				v.Fail("body-file: %v", err)
-			}
-			st.Respond.Body = b
+			st.Respond.Body, bodyNode = d.bodyFile(k, v), &v
 		case "retry-after":
 			st.Respond.RetryAfter, st.Respond.RetryAfterSet = v.Duration(key), true
 		case "retry-after-date":
@@ -342,6 +333,19 @@ func (d *decoder) step(n decode.Value, chaos bool) Step {
 		n.Fail("%s", m)
 	}
 	return st
+}
+
+// bodyFile returns the content of the file a body-file entry names.
+func (d *decoder) bodyFile(k, v decode.Value) []byte {
+	p := v.String("body-file")
+	if d.readBody == nil {
+		k.Fail("body-file is not allowed here (the scenario did not come from a file); use body")
+	}
+	b, err := d.readBody(p)
+	if err != nil {
+		v.Fail("body-file: %v", err)
+	}
+	return b
 }
 
 func (d *decoder) chaos(n decode.Value, s *Scenario) Chaos {
