@@ -243,7 +243,7 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("retryclient: decoding policy: %w", pe)
 	}
 	v := DefaultPolicy()
-	opts := decode.Options{JSON: true}
+	opts := decode.Options{JSON: true, Positions: true} // paths name the fields
 	_, err := decode.Decode("", b, opts, func(root decode.Value) { policyDecoder{json: true}.root(root, &v) })
 	if err != nil {
 		var de *decode.Error

@@ -65,12 +65,16 @@ type Options struct {
 	// document". Empty means "document".
 	What string
 	// Positions asks Decode to return the position of every mapping key the
-	// walk visits.
+	// walk visits, and gives each Value its Path.
 	Positions bool
 }
 
-// maxMessageRunes bounds the message of an error (messages quote input).
-const maxMessageRunes = 512
+const (
+	// maxMessageRunes bounds the message of an error (messages quote input).
+	maxMessageRunes = 512
+	// maxPathKeyRunes bounds a key in a path.
+	maxPathKeyRunes = 256
+)
 
 // state is one decoding run.
 type state struct {
@@ -186,8 +190,10 @@ const (
 	Other
 )
 
-// Path returns the value's key path from the root: "backoff.jitter",
-// "routes[0].steps[2]"; "" for the root.
+// Path returns the value's key path from the root, "backoff.jitter" or
+// "routes[0].steps[2]" ("" for the root), when Options.Positions is set;
+// "" otherwise. Keys longer than 256 runes are clipped in paths, so that
+// the work of building them stays linear in the input.
 func (v Value) Path() string { return v.path }
 
 // Pos returns where the value starts (for a block mapping, its first key).
@@ -385,11 +391,12 @@ func (v Value) Mapping(what string, known []string, f func(key string, k, val Va
 		if known != nil && !contains(known, key) {
 			k.Fail("unknown field %q%s", key, DidYouMean(key, known))
 		}
-		path := key
-		if v.path != "" {
-			path = v.path + "." + key
-		}
+		var path string
 		if v.s.pos != nil {
+			path = Clip(key, maxPathKeyRunes)
+			if v.path != "" {
+				path = v.path + "." + path
+			}
 			v.s.pos[path] = k.Pos()
 		}
 		k.path = path
@@ -431,7 +438,11 @@ func (v Value) Sequence(what string, f func(item Value)) {
 				panic(failure{err})
 			}
 		}
-		f(Value{s: v.s, n: item, path: v.path + "[" + strconv.Itoa(i) + "]"})
+		var path string
+		if v.s.pos != nil {
+			path = v.path + "[" + strconv.Itoa(i) + "]"
+		}
+		f(Value{s: v.s, n: item, path: path})
 	}
 }
 

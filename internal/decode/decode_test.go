@@ -134,3 +134,26 @@ func TestDecodeEmptyDocumentIsNull(t *testing.T) {
 		}
 	}
 }
+
+// Paths cost work; they are built only for Options.Positions, and long
+// keys are clipped in them, so a long key over a long list costs linear
+// work, not the key's length once per item.
+func TestPathsAreBuiltOnlyWhenAskedAndStayShort(t *testing.T) {
+	long := strings.Repeat("k", 1000)
+	data := []byte(long + ": [1, 2, 3]\n")
+	var paths []string
+	collect := func(root Value) {
+		root.Mapping("doc", nil, func(_ string, _, v Value) {
+			v.Sequence("list", func(item Value) { paths = append(paths, item.Path()) })
+		})
+	}
+	if _, err := Decode("p", data, Options{}, collect); err != nil || !reflect.DeepEqual(paths, []string{"", "", ""}) {
+		t.Errorf("without Positions: paths %q, %v; want none", paths, err)
+	}
+	paths = nil
+	pos, err := Decode("p", data, Options{Positions: true}, collect)
+	clipped := strings.Repeat("k", maxPathKeyRunes)
+	if err != nil || paths[2] != clipped+"[2]" || pos[clipped] != (Pos{1, 1}) {
+		t.Errorf("with Positions: paths %.20q…, positions %v, %v", paths, len(pos), err)
+	}
+}
