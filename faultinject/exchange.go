@@ -15,6 +15,12 @@ import (
 	"time"
 )
 
+// This file holds what the fault files share: the exchange a fault plays
+// on, and the helpers to answer it on a connection (header, head, hijack,
+// resetConn, abort) or as an httpmock response (mockResponse, brokenBody,
+// errConnReset, errRefused). Fault files use these and fault.go; they never
+// use each other.
+
 // exchange is one request being answered by a step, in any front end.
 type exchange struct {
 	ctx     context.Context // the request's context
