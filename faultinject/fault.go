@@ -71,15 +71,18 @@ func register(name string, f fault) {
 	if _, dup := faults[name]; dup {
 		panic("faultinject: fault " + name + " registered twice")
 	}
-	faults[name] = f
-	if pf, ok := f.(paramFault); ok {
+	pf, hasParams := f.(paramFault)
+	if hasParams {
 		for _, key := range pf.params() {
 			if _, dup := paramOwners[key]; dup || slices.Contains(stepFields, key) {
 				panic("faultinject: fault " + name + ": parameter " + key + " is taken")
 			}
+		}
+		for _, key := range pf.params() {
 			paramOwners[key] = pf
 		}
 	}
+	faults[name] = f
 }
 
 // faultNames returns the registered fault words, sorted.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/retrylab/retrylab/internal/decode"
 )
 
 // teapot is a fault that exists only in this test file. It proves that a
@@ -105,5 +107,35 @@ func TestNoFileNamesAFault(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// kettle's parameter takes a key hang owns.
+type kettle struct{ teapot }
+
+func (kettle) params() []string                        { return []string{"spout", "for"} }
+func (kettle) decodeParam(string, decode.Value, *Step) {}
+func (kettle) hasParams(*Step) bool                    { return false }
+
+func TestRegisterRefusesTakenNamesAndKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    fault
+		want string
+	}{
+		{"hang", teapot{}, "faultinject: fault hang registered twice"},
+		{"kettle", kettle{}, "faultinject: fault kettle: parameter for is taken"},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != tc.want {
+					t.Errorf("register(%q) panicked with %v, want %q", tc.name, r, tc.want)
+				}
+			}()
+			register(tc.name, tc.f)
+		}()
+	}
+	if _, ok := faults["kettle"]; ok || paramOwners["spout"] != nil {
+		t.Error("a refused registration changed the registry")
 	}
 }
