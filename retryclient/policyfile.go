@@ -114,7 +114,8 @@ var policyLimits = yamlguard.Limits{MaxBytes: MaxPolicySize, MaxDepth: MaxPolicy
 
 // PolicyFile is a policy decoded from a file, with the place of each field
 // the file sets, so that a tool can report a finding about a field at the
-// line that set it. It is not modified after ParsePolicyFile returns it.
+// line that set it. It is not modified after ParsePolicyFile returns it and
+// is safe for concurrent use.
 type PolicyFile struct {
 	// Name is the name given to ParsePolicyFile, which errors cite.
 	Name string
