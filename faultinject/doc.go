@@ -82,8 +82,8 @@
 //     virtual clock: scripted delays, hangs and client timeouts of minutes
 //     take microseconds. It is reachable only through its Client and
 //     Transport.
-//   - Register installs it as responders of an httpmock.MockTransport,
-//     without touching http.DefaultTransport or httpmock's globals. It
+//   - Register installs it as the no-responder of an httpmock.MockTransport
+//     (one responder, routing with the servers' ServeMux), without touching http.DefaultTransport or httpmock's globals. It
 //     refuses a MockTransport that already has a no-responder unless
 //     WithNoResponder keeps it. Put the retrying client above the mock
 //     (retryclient.New(mt, p)); apitest.WithHTTPMock does it for a Fixture.
@@ -142,6 +142,37 @@
 //     TCP server's address is not refused, since the listener keeps
 //     accepting; a request that reaches a refuse step that way is closed
 //     without a byte. In httpmock every request counts as a dial.
+//
+// # Adding a fault
+//
+// A fault is one file and its test; no other file changes. The file (say
+// teapot.go, for the YAML word "teapot") holds a type with the two methods
+// of the package's fault interface, serve (play it on a real connection of
+// the TCP or pipe server) and mock (return what an http.Client would
+// observe, for httpmock), and an init that registers it:
+//
+//	func init() { register("teapot", teapot{}) }
+//
+// The registry is filled by these init functions and never changes
+// afterwards. Both methods receive an exchange, whose helpers (exchange.go)
+// are all a fault needs: wait, header, writeResponse, head, hijack,
+// mockResponse, resetConn, brokenBody, errConnReset, errRefused. A fault
+// declares what else it is by implementing optional interfaces (fault.go):
+//
+//   - paramFault: it has parameters of its own, YAML keys beside fault:
+//     (hang's for, slow-body's chunk and every). It lists them, decodes
+//     each from YAML with internal/decode (so errors name file:line:col),
+//     and says whether a step sets any; the scenario decoder routes its keys
+//     to it, and a step with another fault that sets them is refused.
+//   - stepChecker: it needs something of its step (a response, a body) and
+//     says what is missing.
+//   - preByteFault: it ends the exchange before any response byte, so the
+//     engine closes the connection of the response before it.
+//   - dialFault: it acts on dials, not requests (refuse), so the engine arms
+//     it when its step becomes current and chaos cannot use it.
+//
+// A Go shortcut (like Hang) in builder.go is a convenience, not a
+// requirement: Fault("teapot") builds the step.
 //
 // # Resets, empty replies and net/http's silent replays
 //

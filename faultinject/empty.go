@@ -10,7 +10,7 @@ type empty struct{}
 
 func init() { register("empty", empty{}) }
 
-func (empty) beforeFirstByte() bool { return true }
+func (empty) beforeFirstByte() {}
 
 func (empty) serve(x *exchange) {
 	conn, _ := x.hijack()

@@ -40,8 +40,9 @@ type routeState struct {
 
 // refusal is a run of armed dial refusals; n < 0 refuses forever.
 type refusal struct {
-	route string
-	n     int
+	route  string
+	action string // the fault word, journaled as the call's action
+	n      int
 }
 
 func newEngine(s *Scenario, attemptHeader string) *engine {
@@ -118,24 +119,24 @@ func (rs *routeState) advance() {
 	}
 }
 
-// arm turns refuse steps that became current into armed dial refusals and
-// reports whether it armed any. A refuse step repeated forever (the last
+// arm turns dial-fault steps (refuse) that became current into armed dial refusals and
+// reports whether it armed any. A refusing step repeated forever (the last
 // step under repeat-last) refuses every later dial.
 func (e *engine) arm(rs *routeState) bool {
 	armed := false
 	steps := rs.route.Steps
 	for range len(steps) {
-		if rs.pos >= len(steps) || steps[rs.pos].Fault != "refuse" {
+		if rs.pos >= len(steps) || !dialStep(&steps[rs.pos]) {
 			break
 		}
 		armed = true
 		st := &steps[rs.pos]
 		if rs.pos == len(steps)-1 && rs.route.After.Mode == AfterRepeatLast {
-			e.refusals = append(e.refusals, refusal{route: rs.route.Pattern, n: -1})
+			e.refusals = append(e.refusals, refusal{route: rs.route.Pattern, action: st.Fault, n: -1})
 			rs.pos, rs.used = len(steps), 0
 			break
 		}
-		e.refusals = append(e.refusals, refusal{route: rs.route.Pattern, n: st.times()})
+		e.refusals = append(e.refusals, refusal{route: rs.route.Pattern, action: st.Fault, n: st.times()})
 		rs.used = st.times() - 1
 		rs.advance()
 	}
@@ -152,7 +153,7 @@ func (e *engine) refuseDial() bool {
 	}
 	r := &e.refusals[0]
 	now := time.Now()
-	e.journal.add(&entry{Call: Call{Route: r.route, Start: now, End: now, Action: "refuse"}})
+	e.journal.add(&entry{Call: Call{Route: r.route, Start: now, End: now, Action: r.action}})
 	if r.n > 0 {
 		r.n--
 		if r.n == 0 {
@@ -262,7 +263,7 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	if p.step == nil {
 		p.step = rs.current()
 		rs.advance()
-		p.closeConn = e.arm(rs) || preByte(rs.current().Fault)
+		p.closeConn = e.arm(rs) || preByte(rs.current())
 	}
 	c.Action = p.step.action()
 	p.call = e.journal.add(c)

@@ -1,194 +1,172 @@
 package faultinject
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
+
+	"github.com/retrylab/retrylab/internal/decode"
 )
 
-// A fault is one way of misbehaving, registered by its YAML word. serve plays
-// it on a real connection (TCP or pipe server); mock returns what an
-// http.Client would observe, for httpmock responders.
+// A fault is one way of misbehaving, registered by its YAML word. serve
+// plays it on a real connection (TCP or pipe server); mock returns what an
+// http.Client would observe, for httpmock responders. Both get the request
+// as an exchange, whose helpers (exchange.go) are all a fault file needs.
+//
+// Each fault is one file: its type, its init calling register, and the
+// optional interfaces below that it needs. Nothing else in the package
+// names a fault.
 type fault interface {
 	serve(x *exchange)
 	mock(x *exchange) (*http.Response, error)
 }
 
-// faults maps the YAML fault words to their implementations. It is filled by
-// the init functions of the fault files and never changed afterwards.
+// paramFault is a fault with parameters of its own: YAML keys beside
+// "fault:" in a step (hang's for, slow-body's chunk and every). The fault
+// decodes and validates them; the scenario decoder only routes its keys to
+// it. The values live on Step, whose fields document whose they are.
+type paramFault interface {
+	fault
+	// params returns the fault's YAML keys.
+	params() []string
+	// decodeParam decodes the value of one of its keys into st.
+	decodeParam(key string, v decode.Value, st *Step)
+	// hasParams reports whether st sets any of its parameters.
+	hasParams(st *Step) bool
+}
+
+// stepChecker is a fault that needs something of its step (a response, a
+// body): check returns what is wrong, or "".
+type stepChecker interface {
+	check(st *Step) string
+}
+
+// preByteFault is a fault that ends the exchange before any response byte.
+// net/http's client silently replays such an exchange on a reused
+// connection, so the engine closes the connection of the response before
+// it.
+type preByteFault interface {
+	beforeFirstByte()
+}
+
+// dialFault is a fault that acts on dials, not requests: the engine arms
+// it (the next Times dials fail) when its step becomes current, and chaos,
+// which picks requests, cannot use it.
+type dialFault interface {
+	refusesDials()
+}
+
+// faults maps the YAML fault words to their implementations. It is filled
+// by the init functions of the fault files and never changed afterwards.
 var faults = map[string]fault{}
 
+// paramOwners maps each fault parameter's YAML key to its fault, filled by
+// register.
+var paramOwners = map[string]paramFault{}
+
+// register adds a fault under its YAML word; it is called only from the
+// init functions of the fault files.
 func register(name string, f fault) {
 	if _, dup := faults[name]; dup {
 		panic("faultinject: fault " + name + " registered twice")
+	}
+	pf, hasParams := f.(paramFault)
+	if hasParams {
+		for _, key := range pf.params() {
+			if _, dup := paramOwners[key]; dup || slices.Contains(stepFields, key) {
+				panic("faultinject: fault " + name + ": parameter " + key + " is taken")
+			}
+		}
+		for _, key := range pf.params() {
+			paramOwners[key] = pf
+		}
 	}
 	faults[name] = f
 }
 
 // faultNames returns the registered fault words, sorted.
 func faultNames() []string {
-	names := make([]string, 0, len(faults))
-	for n := range faults {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(func(yield func(string) bool) {
+		for n := range faults {
+			if !yield(n) {
+				return
+			}
+		}
+	})
 }
 
-// preByte reports whether a fault ends the exchange before any response byte,
-// which net/http's client silently replays on a reused connection.
-func preByte(name string) bool {
-	f, ok := faults[name]
+// paramFaults returns the faults with parameters, by name, in name order.
+func paramFaults() (names []string, fs []paramFault) {
+	for _, n := range faultNames() {
+		if pf, ok := faults[n].(paramFault); ok {
+			names, fs = append(names, n), append(fs, pf)
+		}
+	}
+	return names, fs
+}
+
+// paramKeys returns every fault parameter's key, in fault name order.
+func paramKeys() []string {
+	var keys []string
+	_, fs := paramFaults()
+	for _, f := range fs {
+		keys = append(keys, f.params()...)
+	}
+	return keys
+}
+
+// preByte reports whether a step's fault ends the exchange before any
+// response byte.
+func preByte(st *Step) bool {
+	_, ok := faults[st.Fault].(preByteFault)
+	return ok
+}
+
+// dialStep reports whether a step's fault acts on dials.
+func dialStep(st *Step) bool {
+	_, ok := faults[st.Fault].(dialFault)
+	return ok
+}
+
+// checkFault reports the first problem of a step's fault and its
+// parameters (st.Fault may be ""); chaos steps may not use a dial fault.
+func checkFault(st *Step, chaos bool) string {
+	names, pfs := paramFaults()
+	if st.Fault == "" {
+		for _, pf := range pfs {
+			if pf.hasParams(st) {
+				return fmt.Sprintf("%s need a fault (%s)", andList(paramKeys()), strings.Join(names, ", "))
+			}
+		}
+		return ""
+	}
+	f, ok := faults[st.Fault]
 	if !ok {
-		return false
+		return fmt.Sprintf("unknown fault %q%s", st.Fault, suggest(st.Fault, faultNames()))
 	}
-	p, ok := f.(interface{ beforeFirstByte() bool })
-	return ok && p.beforeFirstByte()
+	if _, ok := f.(dialFault); ok && chaos {
+		return fmt.Sprintf("fault %q cannot be used in chaos (it acts on dials, not on requests)", st.Fault)
+	}
+	for i, pf := range pfs {
+		if names[i] != st.Fault && pf.hasParams(st) {
+			verb := "applies"
+			if len(pf.params()) > 1 {
+				verb = "apply"
+			}
+			return fmt.Sprintf("%s only %s to fault %q, not %q", andList(pf.params()), verb, names[i], st.Fault)
+		}
+	}
+	if c, ok := f.(stepChecker); ok {
+		return c.check(st)
+	}
+	return ""
 }
 
-// exchange is one request being answered by a step, in any front end.
-type exchange struct {
-	ctx     context.Context // the request's context
-	closing <-chan struct{} // closed when the server closes (nil for httpmock)
-	w       http.ResponseWriter
-	r       *http.Request
-	step    *Step
-	call    *callHandle
-	start   time.Time // when the request arrived
-	// closeConn asks for "Connection: close" on the response, so the next
-	// request (due to meet a fault that ends before any byte) uses a fresh
-	// connection.
-	closeConn bool
-	// hijacked, if set, is told of every hijacked connection, so that
-	// closing the server can close it too.
-	hijacked func(net.Conn) (release func())
-	release  func() // set by hijack; the handler calls it when done
-}
-
-// abortReason says why a wait ended.
-type abortReason int
-
-const (
-	waited abortReason = iota
-	clientGone
-	serverClosing
-)
-
-// wait sleeps d, returning early when the request's context is done or the
-// server closes.
-func (x *exchange) wait(d time.Duration) abortReason {
-	if d <= 0 {
-		return waited
+// andList renders "a", "a and b", "a, b and c".
+func andList(words []string) string {
+	if len(words) <= 1 {
+		return strings.Join(words, "")
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	return x.waitFor(t.C)
-}
-
-func (x *exchange) waitFor(c <-chan time.Time) abortReason {
-	select {
-	case <-c:
-		return waited
-	case <-x.ctx.Done():
-		return clientGone
-	case <-x.closing:
-		return serverClosing
-	}
-}
-
-// header adds the step's response header to h, with Retry-After and
-// Connection: close as configured, and journals the status and Retry-After
-// about to be sent.
-func (x *exchange) header(h http.Header) (status int) {
-	rs := &x.step.Respond
-	for k, v := range rs.Header {
-		h[k] = append([]string(nil), v...) // a client may modify its copy
-	}
-	switch {
-	case rs.RetryAfterDate != 0:
-		h.Set("Retry-After", x.start.Add(rs.RetryAfterDate).UTC().Format(http.TimeFormat))
-	case rs.RetryAfterSet:
-		secs := (rs.RetryAfter + time.Second - 1) / time.Second
-		h.Set("Retry-After", strconv.FormatInt(int64(secs), 10))
-	}
-	if x.closeConn {
-		h.Set("Connection", "close")
-	}
-	status = x.step.Respond.Status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	x.call.sent(status, h.Get("Retry-After"))
-	return status
-}
-
-// writeResponse sends the step's response through the ResponseWriter.
-func (x *exchange) writeResponse() {
-	x.w.WriteHeader(x.header(x.w.Header()))
-	x.w.Write(x.step.Respond.Body)
-}
-
-// head returns the raw HTTP/1.1 status line and headers of the step's
-// response, announcing the full body length, for faults that write to a
-// hijacked connection.
-func (x *exchange) head() []byte {
-	h := http.Header{}
-	st := x.header(h)
-	h.Set("Content-Length", strconv.Itoa(len(x.step.Respond.Body)))
-	if h.Get("Date") == "" {
-		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "HTTP/1.1 %03d %s\r\n", st, http.StatusText(st))
-	h.Write(&b)
-	b.WriteString("\r\n")
-	return []byte(b.String())
-}
-
-// hijack takes over the connection; the server closes it if it closes
-// while the fault still writes. On failure (the server is closing the
-// connection already) it aborts the handler.
-func (x *exchange) hijack() (net.Conn, *bufio.ReadWriter) {
-	conn, brw, err := http.NewResponseController(x.w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if x.hijacked != nil {
-		x.release = x.hijacked(conn)
-	}
-	return conn, brw
-}
-
-// abort ends the handler without a response; net/http closes the connection.
-func abort() {
-	panic(http.ErrAbortHandler)
-}
-
-// resetConn closes conn so that the peer sees a reset: on TCP, SO_LINGER 0
-// makes the kernel send RST; a pipe can only be closed, which the peer reads
-// as EOF.
-func resetConn(conn net.Conn) {
-	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.SetLinger(0)
-	}
-	conn.Close()
-}
-
-// gone records why a wait ended early and reports whether it did.
-func (x *exchange) gone(r abortReason) bool {
-	switch r {
-	case clientGone:
-		x.call.outcome("client gone")
-	case serverClosing:
-		x.call.outcome("server closed")
-	default:
-		return false
-	}
-	return true
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }

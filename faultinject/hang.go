@@ -1,14 +1,29 @@
 package faultinject
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/retrylab/retrylab/internal/decode"
+)
 
 // hang holds the request until the client gives up or the server closes;
-// with For, it then sends the step's response instead.
+// with its parameter for (Step.For), it then sends the step's response
+// instead.
 type hang struct{}
 
 func init() { register("hang", hang{}) }
 
+func (hang) params() []string { return []string{"for"} }
+
+func (hang) decodeParam(key string, v decode.Value, st *Step) { st.For = v.Duration(key) }
+
+func (hang) hasParams(st *Step) bool { return st.For != 0 }
+
 func (hang) check(st *Step) string {
+	if st.For < 0 {
+		return fmt.Sprintf("for %v must not be negative", st.For)
+	}
 	if st.For > 0 && st.Respond.Status == 0 {
 		return `fault "hang" with for needs respond: STATUS (sent once the hang ends)`
 	}

@@ -7,7 +7,7 @@ type reset struct{}
 
 func init() { register("reset", reset{}) }
 
-func (reset) beforeFirstByte() bool { return true }
+func (reset) beforeFirstByte() {}
 
 func (reset) serve(x *exchange) {
 	conn, _ := x.hijack()

@@ -15,8 +15,9 @@ import (
 	"github.com/retrylab/retrylab/internal/protocol"
 )
 
-// AttemptHeader is the request header whose integer value the journal
-// records as Call.Attempt unless WithAttemptHeader names another one.
+// AttemptHeader, "Retrylab-Attempt", is the request header whose integer
+// value the journal records as Call.Attempt unless WithAttemptHeader names
+// another one; retryclient.DefaultAttemptHeader is the same name.
 const AttemptHeader = protocol.AttemptHeader
 
 // Scenario scripts how a server misbehaves: routes, each with an ordered
@@ -98,11 +99,18 @@ type Step struct {
 	Respond Response
 	// Fault is a fault word such as "hang" or "reset"; "" means respond.
 	Fault string
-	// For bounds a hang: after For the step's response is sent.
+
+	// The parameters of the faults that have some (YAML keys beside
+	// fault:). Each is decoded and validated by its fault's file; setting
+	// one on a step with another fault is an error.
+
+	// For is hang's parameter: after For the step's response is sent.
 	For time.Duration
-	// Chunk is the number of body bytes slow-body writes at a time (default 16).
+	// Chunk is slow-body's parameter: the number of body bytes written at
+	// a time (default 16).
 	Chunk int
-	// Every is the pause between slow-body chunks (default 100ms).
+	// Every is slow-body's parameter: the pause between chunks (default
+	// 100ms).
 	Every time.Duration
 }
 
@@ -343,33 +351,8 @@ func checkStep(st *Step, chaos bool) string {
 	if m := checkHeader(st.Respond.Header); m != "" {
 		return m
 	}
-	if st.Fault == "" {
-		if st.Respond.Status == 0 {
-			return "step has neither respond nor fault"
-		}
-		if st.For != 0 || st.Chunk != 0 || st.Every != 0 {
-			return "for, chunk and every need a fault (hang, slow-body)"
-		}
-		return ""
+	if st.Fault == "" && st.Respond.Status == 0 {
+		return "step has neither respond nor fault"
 	}
-	f, ok := faults[st.Fault]
-	if !ok {
-		return fmt.Sprintf("unknown fault %q%s", st.Fault, suggest(st.Fault, faultNames()))
-	}
-	if chaos && st.Fault == "refuse" {
-		return `fault "refuse" cannot be used in chaos (it acts on dials, not on requests)`
-	}
-	if st.For != 0 && st.Fault != "hang" {
-		return fmt.Sprintf("for only applies to fault \"hang\", not %q", st.Fault)
-	}
-	if (st.Chunk != 0 || st.Every != 0) && st.Fault != "slow-body" {
-		return fmt.Sprintf("chunk and every only apply to fault \"slow-body\", not %q", st.Fault)
-	}
-	if st.For < 0 || st.Every < 0 || st.Chunk < 0 {
-		return "for, chunk and every must not be negative"
-	}
-	if v, ok := f.(interface{ check(*Step) string }); ok {
-		return v.check(st)
-	}
-	return ""
+	return checkFault(st, chaos)
 }

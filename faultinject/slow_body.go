@@ -1,10 +1,14 @@
 package faultinject
 
 import (
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/retrylab/retrylab/internal/decode"
 )
 
 const (
@@ -12,13 +16,30 @@ const (
 	defaultEvery = 100 * time.Millisecond
 )
 
-// slowBody sends the step's headers at once, then its body Chunk bytes at a
-// time with a pause of Every between chunks.
+// slowBody sends the step's headers at once, then its body chunk bytes at a
+// time with a pause of every between chunks: its parameters chunk
+// (Step.Chunk, default 16) and every (Step.Every, default 100ms).
 type slowBody struct{}
 
 func init() { register("slow-body", slowBody{}) }
 
+func (slowBody) params() []string { return []string{"chunk", "every"} }
+
+func (slowBody) decodeParam(key string, v decode.Value, st *Step) {
+	switch key {
+	case "chunk":
+		st.Chunk = int(v.Int(key, 1, math.MaxInt32))
+	case "every":
+		st.Every = v.Duration(key)
+	}
+}
+
+func (slowBody) hasParams(st *Step) bool { return st.Chunk != 0 || st.Every != 0 }
+
 func (slowBody) check(st *Step) string {
+	if st.Chunk < 0 || st.Every < 0 {
+		return fmt.Sprintf("chunk %d and every %v must not be negative", st.Chunk, st.Every)
+	}
 	if st.Respond.Status == 0 {
 		return `fault "slow-body" needs respond: STATUS and a body`
 	}

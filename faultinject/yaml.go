@@ -10,7 +10,9 @@ import (
 	"os"
 	pathpkg "path"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/retrylab/retrylab/internal/decode"
 	"github.com/retrylab/retrylab/internal/yamlguard"
@@ -259,7 +261,18 @@ func (d *decoder) after(v decode.Value) After {
 	return After{}
 }
 
-var stepFields = []string{"respond", "times", "delay", "headers", "body", "body-file", "retry-after", "retry-after-date", "fault", "for", "chunk", "every"}
+// stepFields are the keys every step may have; the faults with parameters
+// add theirs (paramKeys).
+var stepFields = []string{"respond", "times", "delay", "headers", "body", "body-file", "retry-after", "retry-after-date", "fault"}
+
+// stepKeys returns the keys a step and a chaos entry may have, once the
+// fault files have registered.
+var stepKeys = sync.OnceValues(func() (step, chaos []string) {
+	step = append(slices.Clip(stepFields), paramKeys()...)
+	chaos = append([]string{"route", "probability"}, stepFields[2:]...)
+	chaos = append(append(chaos, "respond"), paramKeys()...)
+	return step, chaos
+})
 
 func (d *decoder) step(n decode.Value, chaos bool) Step {
 	if d.steps == MaxSteps {
@@ -268,14 +281,10 @@ func (d *decoder) step(n decode.Value, chaos bool) Step {
 	d.steps++
 	var st Step
 	var faultNode, statusNode, bodyNode *decode.Value
-	fields := stepFields
-	if chaos {
-		fields = append([]string{"route", "probability"}, stepFields[2:]...)
-		fields = append(fields, "respond")
-	}
+	fields, chaosFields := stepKeys()
 	what := "step"
 	if chaos {
-		what = "chaos entry"
+		fields, what = chaosFields, "chaos entry"
 	}
 	n.Mapping(what, fields, func(key string, k, v decode.Value) {
 		switch key {
@@ -296,16 +305,7 @@ func (d *decoder) step(n decode.Value, chaos bool) Step {
 			if bodyNode != nil {
 				k.Fail("body and body-file are exclusive")
 			}
-			bodyNode = &v
-			p := v.String(key)
-			if d.readBody == nil {
-				k.Fail("body-file is not allowed here (the scenario did not come from a file); use body")
-			}
-			b, err := d.readBody(p)
-			if err != nil {
-				v.Fail("body-file: %v", err)
-			}
-			st.Respond.Body = b
+			st.Respond.Body, bodyNode = d.bodyFile(k, v), &v
 		case "retry-after":
 			st.Respond.RetryAfter, st.Respond.RetryAfterSet = v.Duration(key), true
 		case "retry-after-date":
@@ -318,12 +318,9 @@ func (d *decoder) step(n decode.Value, chaos bool) Step {
 			if _, ok := faults[st.Fault]; !ok {
 				v.Fail("unknown fault %q%s", st.Fault, decode.DidYouMean(st.Fault, faultNames()))
 			}
-		case "for":
-			st.For = v.Duration(key)
-		case "chunk":
-			st.Chunk = int(v.Int(key, 1, math.MaxInt32))
-		case "every":
-			st.Every = v.Duration(key)
+		case "route", "probability": // a chaos entry's own, decoded by chaos
+		default: // a fault's parameter
+			paramOwners[key].decodeParam(key, v, &st)
 		}
 	})
 	if m := checkStep(&st, chaos); m != "" {
@@ -336,6 +333,19 @@ func (d *decoder) step(n decode.Value, chaos bool) Step {
 		n.Fail("%s", m)
 	}
 	return st
+}
+
+// bodyFile returns the content of the file a body-file entry names.
+func (d *decoder) bodyFile(k, v decode.Value) []byte {
+	p := v.String("body-file")
+	if d.readBody == nil {
+		k.Fail("body-file is not allowed here (the scenario did not come from a file); use body")
+	}
+	b, err := d.readBody(p)
+	if err != nil {
+		v.Fail("body-file: %v", err)
+	}
+	return b
 }
 
 func (d *decoder) chaos(n decode.Value, s *Scenario) Chaos {

@@ -9,8 +9,9 @@ import (
 	"github.com/retrylab/retrylab/internal/protocol"
 )
 
-// DefaultAttemptHeader is the header name conventionally passed to
-// [WithAttemptHeader].
+// DefaultAttemptHeader, "Retrylab-Attempt", is the header name
+// conventionally passed to [WithAttemptHeader]; faultinject's journal reads
+// it by default.
 const DefaultAttemptHeader = protocol.AttemptHeader
 
 // IdempotencyKeyHeader is the request header that makes POST and PATCH

@@ -187,39 +187,41 @@ func (d policyDecoder) mapping(v decode.Value, path string, p *Policy) {
 
 // field decodes one key's value; a null keeps the default.
 func (d policyDecoder) field(f *policyField, v decode.Value, p *Policy) {
-	k := v.Kind()
-	if k == decode.Null {
-		return
-	}
-	mustBe := func() { v.Fail("%s must be %s, got %s", f.key, f.kind.want(), d.got(v)) }
-	switch f.kind {
-	case kindMapping:
-		if k != decode.Mapping {
-			mustBe()
-		}
+	switch {
+	case v.Kind() == decode.Null:
+	case f.kind == kindMapping:
+		d.need(f, v, v.Kind() == decode.Mapping)
 		d.mapping(v, f.key, p)
+	default:
+		f.set(p, d.value(f, v))
+	}
+}
+
+// need fails with "key must be X, got Y" unless ok.
+func (d policyDecoder) need(f *policyField, v decode.Value, ok bool) {
+	if !ok {
+		v.Fail("%s must be %s, got %s", f.key, f.kind.want(), d.got(v))
+	}
+}
+
+// value returns the value of a scalar or list key, of the type its set
+// function takes.
+func (d policyDecoder) value(f *policyField, v decode.Value) any {
+	switch f.kind {
 	case kindInt:
 		n, ok := v.AsInt()
-		if k != decode.Int || !ok {
-			mustBe()
-		}
-		f.set(p, n)
+		d.need(f, v, ok && v.Kind() == decode.Int)
+		return n
 	case kindNumber:
 		x, ok := v.AsFloat()
-		if !ok {
-			mustBe()
-		}
-		f.set(p, x)
+		d.need(f, v, ok)
+		return x
 	case kindBool:
 		b, ok := v.AsBool()
-		if !ok {
-			mustBe()
-		}
-		f.set(p, b)
+		d.need(f, v, ok)
+		return b
 	case kindIntList:
-		if k != decode.Sequence {
-			mustBe()
-		}
+		d.need(f, v, v.Kind() == decode.Sequence)
 		list := []int{}
 		v.Sequence(f.key, func(item decode.Value) {
 			n, ok := item.AsInt()
@@ -228,11 +230,9 @@ func (d policyDecoder) field(f *policyField, v decode.Value, p *Policy) {
 			}
 			list = append(list, int(n))
 		})
-		f.set(p, list)
+		return list
 	case kindStringList:
-		if k != decode.Sequence {
-			mustBe()
-		}
+		d.need(f, v, v.Kind() == decode.Sequence)
 		list := []string{}
 		v.Sequence(f.key, func(item decode.Value) {
 			s, ok := item.AsString()
@@ -241,31 +241,39 @@ func (d policyDecoder) field(f *policyField, v decode.Value, p *Policy) {
 			}
 			list = append(list, s)
 		})
-		f.set(p, list)
+		return list
 	case kindDuration:
-		s, ok := v.AsString()
-		if !ok {
-			v.Fail("durations are strings like \"250ms\", got %s", v.Text())
-		}
-		dur, err := time.ParseDuration(s)
-		if err != nil {
-			v.Fail("invalid duration %q (want a string like \"250ms\")", s)
-		}
-		f.set(p, dur)
-	case kindWord:
-		what := f.what
-		s, ok := v.AsString()
-		if !ok {
-			v.Fail("%s must be one of %q, got %s", what, f.words, d.got(v))
-		}
-		if !contains(f.words, s) {
-			if near := decode.DidYouMean(s, f.words); near != "" {
-				v.Fail("unknown %s %q%s", what, s, near)
-			}
-			v.Fail("unknown %s %q (want one of %q)", what, s, f.words)
-		}
-		f.set(p, s)
+		return d.duration(v)
 	}
+	return d.word(f, v)
+}
+
+// duration returns a duration written as a Go duration string.
+func (d policyDecoder) duration(v decode.Value) time.Duration {
+	s, ok := v.AsString()
+	if !ok {
+		v.Fail("durations are strings like \"250ms\", got %s", v.Text())
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		v.Fail("invalid duration %q (want a string like \"250ms\")", s)
+	}
+	return dur
+}
+
+// word returns one of the key's words.
+func (d policyDecoder) word(f *policyField, v decode.Value) string {
+	s, ok := v.AsString()
+	if !ok {
+		v.Fail("%s must be one of %q, got %s", f.what, f.words, d.got(v))
+	}
+	if !contains(f.words, s) {
+		if near := decode.DidYouMean(s, f.words); near != "" {
+			v.Fail("unknown %s %q%s", f.what, s, near)
+		}
+		v.Fail("unknown %s %q (want one of %q)", f.what, s, f.words)
+	}
+	return s
 }
 
 func contains(words []string, w string) bool {

@@ -130,7 +130,8 @@ var policyLimits = yamlguard.Limits{MaxBytes: MaxPolicySize, MaxDepth: MaxPolicy
 
 // PolicyFile is a policy decoded from a file, with the place of each field
 // the file sets, so that a tool can report a finding about a field at the
-// line that set it. It is not modified after ParsePolicyFile returns it.
+// line that set it. It is not modified after ParsePolicyFile returns it and
+// is safe for concurrent use.
 type PolicyFile struct {
 	// Name is the name given to ParsePolicyFile, which errors cite.
 	Name string
@@ -259,7 +260,7 @@ func (p *Policy) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("retryclient: decoding policy: %w", pe)
 	}
 	v := DefaultPolicy()
-	opts := decode.Options{JSON: true}
+	opts := decode.Options{JSON: true, Positions: true} // paths name the fields
 	_, err := decode.Decode("", b, opts, func(root decode.Value) { policyDecoder{json: true}.root(root, &v) })
 	if err != nil {
 		var de *decode.Error

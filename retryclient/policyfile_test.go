@@ -110,3 +110,17 @@ func ExampleParsePolicyFile() {
 	// Output:
 	// policy.yaml:4:3: jitter none: many clients retry in lockstep
 }
+
+// Regression: merge keys (<<), which goccy/go-yaml's struct decoder
+// honoured, were unknown fields once policies went through internal/decode.
+func TestParsePolicyMergeKeys(t *testing.T) {
+	for _, data := range []string{
+		"backoff: {<<: {kind: linear}, jitter: none}\n",
+		"backoff:\n  <<: &b {kind: linear, jitter: full}\n  jitter: none\n",
+	} {
+		p, err := ParsePolicy("m.yaml", []byte(data))
+		if err != nil || p.Backoff.Kind != BackoffLinear || p.Backoff.Jitter != JitterNone {
+			t.Errorf("ParsePolicy(%q) = %+v, %v; want a linear backoff without jitter", data, p.Backoff, err)
+		}
+	}
+}

@@ -54,8 +54,9 @@ type Options struct {
 	Context context.Context
 	// Limits bound the input before it is parsed.
 	Limits yamlguard.Limits
-	// Aliases lets an alias (*name) stand for the value of its anchor;
-	// without it an alias is an error.
+	// Aliases lets an alias (*name) stand for the value of its anchor, and
+	// merge keys (<<: *name) merge a mapping into another; without it an
+	// alias is an error and << an unknown key.
 	Aliases bool
 	// JSON says the data is JSON: an unquoted scalar is then a number when
 	// it reads as one (YAML reads 1e3 as a string), and duplicate keys are
@@ -65,20 +66,25 @@ type Options struct {
 	// document". Empty means "document".
 	What string
 	// Positions asks Decode to return the position of every mapping key the
-	// walk visits.
+	// walk visits, and gives each Value its Path.
 	Positions bool
 }
 
-// maxMessageRunes bounds the message of an error (messages quote input).
-const maxMessageRunes = 512
+const (
+	// maxMessageRunes bounds the message of an error (messages quote input).
+	maxMessageRunes = 512
+	// maxPathKeyRunes bounds a key in a path.
+	maxPathKeyRunes = 256
+)
 
 // state is one decoding run.
 type state struct {
 	opts    Options
 	name    string
-	anchors map[string]ast.Node
+	anchors map[string][]*ast.AnchorNode // by name, in document order (with Options.Aliases)
 	pos     map[string]Pos
 	items   int
+	merged  int // fields merged in by merge keys, bounded by maxMergedFields
 }
 
 // failure unwinds the walk with an error.
@@ -128,7 +134,7 @@ func DecodeNode(name string, node ast.Node, opts Options, walk func(root Value))
 }
 
 func run(name string, opts Options, walk func(Value), parse func(*state) ast.Node) (pos map[string]Pos, err error) {
-	s := &state{opts: opts, name: name, anchors: map[string]ast.Node{}}
+	s := &state{opts: opts, name: name}
 	if opts.Positions {
 		s.pos = map[string]Pos{}
 	}
@@ -147,7 +153,12 @@ func run(name string, opts Options, walk func(Value), parse func(*state) ast.Nod
 	if err := s.opts.Context.Err(); err != nil {
 		return nil, err
 	}
-	walk(Value{s: s, n: parse(s)})
+	root := parse(s)
+	if opts.Aliases && root != nil {
+		s.anchors = map[string][]*ast.AnchorNode{}
+		ast.Walk(anchorCollector(s.anchors), root)
+	}
+	walk(Value{s: s, n: root})
 	return s.pos, nil
 }
 
@@ -186,8 +197,10 @@ const (
 	Other
 )
 
-// Path returns the value's key path from the root: "backoff.jitter",
-// "routes[0].steps[2]"; "" for the root.
+// Path returns the value's key path from the root, "backoff.jitter" or
+// "routes[0].steps[2]" ("" for the root), when Options.Positions is set;
+// "" otherwise. Keys longer than 256 runes are clipped in paths, so that
+// the work of building them stays linear in the input.
 func (v Value) Path() string { return v.path }
 
 // Pos returns where the value starts (for a block mapping, its first key).
@@ -225,7 +238,6 @@ func (v Value) node() ast.Node {
 	for range 64 {
 		switch t := n.(type) {
 		case *ast.AnchorNode:
-			v.s.anchors[t.Name.GetToken().Value] = t.Value
 			n = t.Value
 		case *ast.TagNode:
 			n = t.Value
@@ -233,9 +245,10 @@ func (v Value) node() ast.Node {
 			if !v.s.opts.Aliases {
 				v.Fail("aliases are not supported")
 			}
-			target, ok := v.s.anchors[t.Value.GetToken().Value]
-			if !ok {
-				v.Fail("unknown alias %q", t.Value.GetToken().Value)
+			name := t.Value.GetToken().Value
+			target := anchorBefore(v.s.anchors[name], t.GetToken())
+			if target == nil {
+				v.Fail("unknown alias %q", name)
 			}
 			n = target
 		default:
@@ -244,6 +257,37 @@ func (v Value) node() ast.Node {
 	}
 	v.Fail("anchors and aliases nested too deeply")
 	return nil
+}
+
+// anchorCollector records the anchors of a document.
+type anchorCollector map[string][]*ast.AnchorNode
+
+func (c anchorCollector) Visit(n ast.Node) ast.Visitor {
+	if a, ok := n.(*ast.AnchorNode); ok {
+		name := a.Name.GetToken().Value
+		c[name] = append(c[name], a)
+	}
+	return c
+}
+
+// anchorBefore returns the value of the last of anchors defined before the
+// alias token at, as YAML resolves an alias; nil if none is.
+func anchorBefore(anchors []*ast.AnchorNode, at *token.Token) ast.Node {
+	var found ast.Node
+	for _, a := range anchors {
+		if before(a.GetToken(), at) {
+			found = a.Value
+		}
+	}
+	return found
+}
+
+func before(a, b *token.Token) bool {
+	if a == nil || b == nil || a.Position == nil || b.Position == nil {
+		return false
+	}
+	pa, pb := a.Position, b.Position
+	return pa.Line < pb.Line || pa.Line == pb.Line && pa.Column < pb.Column
 }
 
 // Kind returns the type of v's value.
@@ -362,15 +406,7 @@ func (v Value) AsBool() (bool, bool) {
 // not a mapping ("what: want a mapping, got ..."), on a duplicate key, and,
 // when known is not nil, on a key outside known (naming the nearest one).
 func (v Value) Mapping(what string, known []string, f func(key string, k, val Value)) {
-	var entries []*ast.MappingValueNode
-	switch m := v.node().(type) {
-	case *ast.MappingNode:
-		entries = m.Values
-	case *ast.MappingValueNode:
-		entries = []*ast.MappingValueNode{m}
-	default:
-		v.Fail("%s: want a mapping, got %s", what, v.Describe())
-	}
+	entries := v.entries(what, 0)
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		k := Value{s: v.s, n: e.Key}
@@ -385,16 +421,82 @@ func (v Value) Mapping(what string, known []string, f func(key string, k, val Va
 		if known != nil && !contains(known, key) {
 			k.Fail("unknown field %q%s", key, DidYouMean(key, known))
 		}
-		path := key
-		if v.path != "" {
-			path = v.path + "." + key
-		}
+		var path string
 		if v.s.pos != nil {
+			path = Clip(key, maxPathKeyRunes)
+			if v.path != "" {
+				path = v.path + "." + path
+			}
 			v.s.pos[path] = k.Pos()
 		}
 		k.path = path
 		f(key, k, Value{s: v.s, n: e.Value, path: path})
 	}
+}
+
+// Bounds of merge keys ("<<: *base"), which could otherwise expand a small
+// document into a huge one, or forever.
+const (
+	maxMergeDepth   = 8
+	maxMergedFields = 1 << 12
+)
+
+// entries returns the entries of a mapping. With Options.Aliases, merge
+// keys ("<<: *base", "<<: [*a, *b]") are expanded as YAML defines them:
+// the mapping's own keys win over merged ones, and earlier merged mappings
+// over later ones.
+func (v Value) entries(what string, depth int) []*ast.MappingValueNode {
+	var own []*ast.MappingValueNode
+	switch m := v.node().(type) {
+	case *ast.MappingNode:
+		own = m.Values
+	case *ast.MappingValueNode:
+		own = []*ast.MappingValueNode{m}
+	default:
+		v.Fail("%s: want a mapping, got %s", what, v.Describe())
+	}
+	if !v.s.opts.Aliases {
+		return own
+	}
+	var out, merged []*ast.MappingValueNode
+	for _, e := range own {
+		if _, ok := e.Key.(*ast.MergeKeyNode); !ok {
+			out = append(out, e)
+			continue
+		}
+		val := Value{s: v.s, n: e.Value}
+		if depth == maxMergeDepth {
+			val.Fail("merge keys nested deeper than %d levels", maxMergeDepth)
+		}
+		sources := []Value{val}
+		if val.Kind() == Sequence {
+			sources = nil
+			val.Sequence("<<", func(item Value) { sources = append(sources, item) })
+		}
+		for _, src := range sources {
+			if src.Kind() != Mapping {
+				src.Fail("<<: want a mapping (or a list of mappings) to merge, got %s", src.Describe())
+			}
+			merged = append(merged, src.entries("<<", depth+1)...)
+			if v.s.merged += len(merged); v.s.merged > maxMergedFields {
+				src.Fail("merge keys expand to more than %d fields", maxMergedFields)
+			}
+		}
+	}
+	if len(merged) == 0 {
+		return out
+	}
+	have := make(map[string]bool, len(out)+len(merged))
+	for _, e := range out {
+		have[Value{s: v.s, n: e.Key}.keyText()] = true
+	}
+	for _, e := range merged {
+		if k := (Value{s: v.s, n: e.Key}).keyText(); !have[k] {
+			have[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (v Value) keyText() string {
@@ -431,7 +533,11 @@ func (v Value) Sequence(what string, f func(item Value)) {
 				panic(failure{err})
 			}
 		}
-		f(Value{s: v.s, n: item, path: v.path + "[" + strconv.Itoa(i) + "]"})
+		var path string
+		if v.s.pos != nil {
+			path = v.path + "[" + strconv.Itoa(i) + "]"
+		}
+		f(Value{s: v.s, n: item, path: path})
 	}
 }
 

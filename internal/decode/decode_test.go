@@ -134,3 +134,69 @@ func TestDecodeEmptyDocumentIsNull(t *testing.T) {
 		}
 	}
 }
+
+// Paths cost work; they are built only for Options.Positions, and long
+// keys are clipped in them, so a long key over a long list costs linear
+// work, not the key's length once per item.
+func TestPathsAreBuiltOnlyWhenAskedAndStayShort(t *testing.T) {
+	long := strings.Repeat("k", 1000)
+	data := []byte(long + ": [1, 2, 3]\n")
+	var paths []string
+	collect := func(root Value) {
+		root.Mapping("doc", nil, func(_ string, _, v Value) {
+			v.Sequence("list", func(item Value) { paths = append(paths, item.Path()) })
+		})
+	}
+	if _, err := Decode("p", data, Options{}, collect); err != nil || !reflect.DeepEqual(paths, []string{"", "", ""}) {
+		t.Errorf("without Positions: paths %q, %v; want none", paths, err)
+	}
+	paths = nil
+	pos, err := Decode("p", data, Options{Positions: true}, collect)
+	clipped := strings.Repeat("k", maxPathKeyRunes)
+	if err != nil || paths[2] != clipped+"[2]" || pos[clipped] != (Pos{1, 1}) {
+		t.Errorf("with Positions: paths %.20q…, positions %v, %v", paths, len(pos), err)
+	}
+}
+
+func TestDecodeMergeKeys(t *testing.T) {
+	collect := func(got map[string]int64) func(Value) {
+		return func(root Value) {
+			root.Mapping("doc", nil, func(k string, _, v Value) {
+				if k == "base" || k == "other" {
+					return
+				}
+				v.Mapping(k, nil, func(k string, _, v Value) { got[k] = v.Int(k, 0, 100) })
+			})
+		}
+	}
+	for _, tc := range []struct {
+		name, data string
+		want       map[string]int64
+	}{
+		{"inline", "m: {<<: {a: 1, b: 2}, b: 3}\n", map[string]int64{"a": 1, "b": 3}},
+		{"alias", "base: &b {a: 1, b: 2}\nm:\n  <<: *b\n  c: 3\n", map[string]int64{"a": 1, "b": 2, "c": 3}},
+		{"list, earlier wins", "base: &b {a: 1}\nother: &o {a: 2, d: 4}\nm: {<<: [*b, *o]}\n", map[string]int64{"a": 1, "d": 4}},
+	} {
+		got := map[string]int64{}
+		if _, err := Decode("m", []byte(tc.data), Options{Aliases: true}, collect(got)); err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ name, data, want string }{
+		{"without Aliases", "m: {<<: {a: 1}}\n", `m:1:5: unknown field "<<"`},
+		{"merge of a scalar", "m: {<<: 5}\n", `m:1:9: <<: want a mapping (or a list of mappings) to merge, got the number 5`},
+		{"exponential expansion", "a: &a {x: 1, y: 2, z: 3, w: 4}\n" +
+			"b: &b {<<: [*a, *a, *a, *a, *a, *a, *a, *a]}\nc: &c {<<: [*b, *b, *b, *b, *b, *b, *b, *b]}\n" +
+			"d: &d {<<: [*c, *c, *c, *c, *c, *c, *c, *c]}\ne: {<<: [*d, *d, *d, *d, *d, *d, *d, *d]}\n", "merge keys expand to more than"},
+	} {
+		opts := Options{Aliases: tc.name != "without Aliases"}
+		_, err := Decode("m", []byte(tc.data), opts, func(root Value) {
+			root.Mapping("doc", nil, func(_ string, _, v Value) {
+				v.Mapping("m", []string{"a", "x", "y", "z", "w"}, func(string, Value, Value) {})
+			})
+		})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %s", tc.name, err, tc.want)
+		}
+	}
+}
