@@ -1,5 +1,6 @@
 // Package words holds the small pieces of English that RetryLab's messages
-// share: counted nouns and, for unknown words, the nearest known one.
+// share: counted nouns. (The nearest known word for an unknown one is
+// internal/decode's Nearest.)
 package words
 
 import (
