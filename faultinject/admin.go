@@ -71,6 +71,8 @@ type AdminCall struct {
 	RetryAfter     string            `json:"retry_after,omitempty"`
 	Outcome        string            `json:"outcome,omitempty"`
 	Truncated      bool              `json:"truncated,omitempty"`
+	// Items are the item ids of a bulk route's call (see Call.Items).
+	Items []string `json:"items,omitempty"`
 }
 
 // AdminJournal is the body of GET /__admin/journal.
@@ -252,7 +254,7 @@ func adminCall(c Call) AdminCall {
 	ac := AdminCall{Seq: c.Seq, Route: c.Route, Index: c.Index, Start: c.Start, End: c.End, Method: c.Method,
 		Path: c.Path, IdempotencyKey: c.IdempotencyKey, Attempt: c.Attempt, BodyLen: c.BodyLen,
 		BodySHA256: c.BodySHA256, ConnID: c.ConnID, Reused: c.Reused, Action: c.Action, Chaos: c.Chaos,
-		Status: c.Status, RetryAfter: c.RetryAfter, Outcome: c.Outcome, Truncated: c.Truncated}
+		Status: c.Status, RetryAfter: c.RetryAfter, Outcome: c.Outcome, Truncated: c.Truncated, Items: c.Items}
 	if len(c.Header) > 0 {
 		ac.Header = make(map[string]string, len(c.Header))
 		for k := range c.Header {

@@ -48,6 +48,12 @@ func (b *ScenarioBuilder) Route(pattern string, steps ...StepBuilder) *ScenarioB
 	return b
 }
 
+// BulkRoute adds a bulk endpoint with per-item failures (see [Bulk]).
+func (b *ScenarioBuilder) BulkRoute(pattern string, bulk Bulk) *ScenarioBuilder {
+	b.s.Routes = append(b.s.Routes, Route{Pattern: pattern, Bulk: &bulk})
+	return b
+}
+
 // ThenLoop makes the last added route start its script again once it is
 // exhausted.
 func (b *ScenarioBuilder) ThenLoop() *ScenarioBuilder {

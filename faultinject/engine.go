@@ -28,6 +28,7 @@ type engine struct {
 	routes   map[string]*routeState
 	rng      *rand.Rand
 	refusals []refusal
+	hasBulk  bool // some route is a bulk endpoint: its bodies are read
 }
 
 // routeState is the script position of one route.
@@ -36,6 +37,7 @@ type routeState struct {
 	pos   int // current step; len(steps) once exhausted (repeat-last, status)
 	used  int // requests the current step has served
 	fixed Step
+	bulk  bulkState // sends per item, for a bulk route
 }
 
 // refusal is a run of armed dial refusals; n < 0 refuses forever.
@@ -62,6 +64,7 @@ func newEngine(s *Scenario, attemptHeader string) *engine {
 	for _, r := range s.Routes {
 		e.mux.Handle(r.Pattern, http.NotFoundHandler())
 		e.patterns = append(e.patterns, r.Pattern)
+		e.hasBulk = e.hasBulk || r.Bulk != nil
 	}
 	e.reset()
 	return e
@@ -86,6 +89,9 @@ func (e *engine) reset() {
 	for i := range e.sc.Routes {
 		r := &e.sc.Routes[i]
 		rs := &routeState{route: r, fixed: Step{Respond: Response{Status: r.After.Status}}}
+		if r.Bulk != nil {
+			rs.bulk = bulkState{}
+		}
 		e.routes[r.Pattern] = rs
 		e.arm(rs)
 	}
@@ -167,7 +173,8 @@ func (e *engine) refuseDial() bool {
 type meta struct {
 	bodyLen int64
 	bodySum string
-	bodyErr error // the body was cut off: the call is abandoned
+	bodyErr error  // the body was cut off: the call is abandoned
+	body    []byte // kept for a bulk route: at most MaxBulkBody+1 bytes
 	connID  uint64
 	reused  bool
 }
@@ -175,16 +182,54 @@ type meta struct {
 // emptySHA256 is the SHA-256 of no bytes.
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-// readBody consumes and hashes r's body, keeping none of it. A body that
-// ends in an error (cut off by the client or the connection) sets bodyErr.
-func readBody(r *http.Request) meta {
+// readBody consumes and hashes r's body, keeping none of it, except the
+// first MaxBulkBody+1 bytes when keep is set (for a bulk route). A body
+// that ends in an error (cut off by the client or the connection) sets
+// bodyErr.
+func readBody(r *http.Request, keep bool) meta {
 	if r.Body == nil || r.Body == http.NoBody {
 		return meta{bodySum: emptySHA256}
 	}
 	h := sha256.New()
-	n, err := io.Copy(h, r.Body)
+	var w io.Writer = h
+	var kept *limitedBuffer
+	if keep {
+		kept = &limitedBuffer{left: MaxBulkBody + 1}
+		w = io.MultiWriter(h, kept)
+	}
+	n, err := io.Copy(w, r.Body)
 	r.Body.Close()
-	return meta{bodyLen: n, bodySum: hex.EncodeToString(h.Sum(nil)), bodyErr: err}
+	m := meta{bodyLen: n, bodySum: hex.EncodeToString(h.Sum(nil)), bodyErr: err}
+	if kept != nil {
+		m.body = kept.b
+	}
+	return m
+}
+
+// limitedBuffer keeps the first left bytes written to it and drops the
+// rest.
+type limitedBuffer struct {
+	b    []byte
+	left int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if k := min(len(p), l.left); k > 0 {
+		l.b = append(l.b, p[:k]...)
+		l.left -= k
+	}
+	return len(p), nil
+}
+
+// keepsBody reports whether r goes to a bulk route, whose body the engine
+// reads.
+func (e *engine) keepsBody(r *http.Request) bool {
+	if !e.hasBulk {
+		return false
+	}
+	_, pattern := e.mux.Handler(r)
+	rs := e.routes[pattern]
+	return rs != nil && rs.route.Bulk != nil
 }
 
 // plan is what the engine decided for one request.
@@ -259,6 +304,16 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 			p.step, c.Chaos = &ch.Step, true
 			break
 		}
+	}
+	if b := rs.route.Bulk; b != nil {
+		c.Action = "bulk"
+		if p.step == nil {
+			p.step = bulkAnswer(rs, b, m.body, c)
+		} else {
+			c.Action = p.step.action()
+		}
+		p.call = e.journal.add(c)
+		return p
 	}
 	if p.step == nil {
 		p.step = rs.current()

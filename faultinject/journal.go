@@ -61,8 +61,13 @@ type Call struct {
 	// ended; "" otherwise.
 	Outcome string
 	// Truncated says the journal cut the path, a header value or the
-	// Idempotency-Key, or left header lines out, to keep within its bounds.
+	// Idempotency-Key, or left header lines out (or item ids, see Items),
+	// to keep within its bounds.
 	Truncated bool
+	// Items are the ids of the items a bulk route's call carried, in
+	// request order (see [Bulk]); nil for other routes. At most
+	// MaxBulkItems are kept, each cut to MaxJournalValue bytes.
+	Items []string
 }
 
 // ActionAbandoned is the Call.Action of a request whose body was cut off.
@@ -419,6 +424,13 @@ func (c Call) line(t0 time.Time) string {
 	}
 	if c.IdempotencyKey != "" {
 		fmt.Fprintf(&b, " key %s", c.IdempotencyKey)
+	}
+	if c.Items != nil {
+		const shown = 10
+		fmt.Fprintf(&b, " items %s", strings.Join(c.Items[:min(len(c.Items), shown)], ","))
+		if len(c.Items) > shown {
+			fmt.Fprintf(&b, ",… (%d)", len(c.Items))
+		}
 	}
 	if c.ConnID != 0 {
 		fmt.Fprintf(&b, " conn %d", c.ConnID)

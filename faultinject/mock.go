@@ -41,7 +41,7 @@ func Register(mt *httpmock.MockTransport, s *Scenario, opts ...Option) *Journal 
 		if e.refuseDial() {
 			return nil, errRefused("tcp", req.URL.Host)
 		}
-		m := readBody(req)
+		m := readBody(req, e.keepsBody(req))
 		p := e.dispatch(req, m)
 		defer p.call.end()
 		if p.abandoned {

@@ -52,6 +52,9 @@ type Route struct {
 	Steps []Step
 	// After says what happens once every step has been played.
 	After After
+	// Bulk, when set, makes the route a bulk endpoint with per-item
+	// failures (see [Bulk]) instead of playing Steps, which must be empty.
+	Bulk *Bulk
 }
 
 // AfterMode says what a route does once its script is exhausted.
@@ -215,6 +218,15 @@ func (s *Scenario) Validate() error {
 		if m := checkAfter(r.After); m != "" {
 			return fail("route %q: %s", r.Pattern, m)
 		}
+		if r.Bulk != nil {
+			if len(r.Steps) > 0 {
+				return fail("route %q: %s", r.Pattern, msgBulkSteps)
+			}
+			if m := r.Bulk.check(); m != "" {
+				return fail("route %q: %s", r.Pattern, m)
+			}
+			continue
+		}
 		if len(r.Steps) == 0 && r.After.Mode != AfterStatus {
 			return fail("route %q: %s", r.Pattern, msgNoSteps)
 		}
@@ -248,6 +260,9 @@ func (s *Scenario) patterns() []string {
 }
 
 const msgNoSteps = "route has no steps (add steps, or after: STATUS)"
+
+// msgBulkSteps is the error for a bulk route that also has steps.
+const msgBulkSteps = "a bulk route answers by its item scripts and takes no steps"
 
 func msgChaosRoute(route string, patterns []string) string {
 	return fmt.Sprintf("chaos route %q is not a route of the scenario%s", route, suggest(route, patterns))

@@ -228,22 +228,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var m meta
+	eng := s.eng.Load()
+	keep := eng.keepsBody(r)
 	if s.guard != nil && r.Body != nil && r.Body != http.NoBody {
 		// A TCP client must keep its upload moving: each read of the body
 		// may wait up to the idle timeout. The deadline is lifted once the
 		// body is in, so nothing the script does is cut short.
 		rc := http.NewResponseController(w)
 		r.Body = &progressBody{ReadCloser: r.Body, rc: rc, idle: s.cfg.idleTimeout}
-		m = readBody(r)
+		m = readBody(r, keep)
 		rc.SetReadDeadline(time.Time{})
 	} else {
-		m = readBody(r)
+		m = readBody(r, keep)
 	}
 	if ci != nil {
 		m.connID = ci.id
 		m.reused = ci.served.Add(1) > 1
 	}
-	p := s.eng.Load().dispatch(r, m)
+	p := eng.dispatch(r, m)
 	defer p.call.end()
 	if p.abandoned {
 		abort() // the body was cut off: nobody waits for an answer

@@ -216,8 +216,12 @@ func (d *decoder) scenario(data []byte) (*Scenario, error) {
 func (d *decoder) route(n decode.Value) Route {
 	var r Route
 	var patternNode, stepsNode *decode.Value
-	n.Mapping("route entry", []string{"route", "steps", "after"}, func(key string, _, v decode.Value) {
+	var bulkNode *decode.Value
+	n.Mapping("route entry", []string{"route", "steps", "after", "bulk"}, func(key string, _, v decode.Value) {
 		switch key {
+		case "bulk":
+			bulkNode = &v
+			r.Bulk = d.decodeBulk(v)
 		case "route":
 			r.Pattern, patternNode = v.String(key), &v
 		case "steps":
@@ -237,6 +241,12 @@ func (d *decoder) route(n decode.Value) Route {
 		patternNode.Fail("%s", m)
 	}
 	d.patterns[r.Pattern] = true
+	if bulkNode != nil {
+		if stepsNode != nil {
+			stepsNode.Fail("%s", msgBulkSteps)
+		}
+		return r
+	}
 	if len(r.Steps) == 0 && r.After.Mode != AfterStatus {
 		if stepsNode != nil {
 			stepsNode.Fail("%s", msgNoSteps)
