@@ -27,13 +27,14 @@ import (
 //
 // In YAML:
 //
-//   - route: POST /v1/orders/bulk
-//     bulk:
-//     items: orders     # omit when the body is a bare JSON array
-//     id: sku           # default "id"
-//     fail:
-//     b: [503, 503]
-//     d: [400]
+//	routes:
+//	  - route: POST /v1/orders/bulk
+//	    bulk:
+//	      items: orders     # omit when the body is a bare JSON array
+//	      id: sku           # default "id"
+//	      fail:
+//	        b: [503, 503]
+//	        d: [400]
 type Bulk struct {
 	// Items is the field of the request body that holds the items; ""
 	// means the body is the array itself.
