@@ -48,6 +48,16 @@ func (b *ScenarioBuilder) Route(pattern string, steps ...StepBuilder) *ScenarioB
 	return b
 }
 
+// When adds conditions to the last added route: it serves only the
+// requests that meet them (see [Match]); add a route of the same pattern
+// without conditions after it to serve the others.
+func (b *ScenarioBuilder) When(m Match) *ScenarioBuilder {
+	if n := len(b.s.Routes); n > 0 {
+		b.s.Routes[n-1].When = &m
+	}
+	return b
+}
+
 // BulkRoute adds a bulk endpoint with per-item failures (see [Bulk]).
 func (b *ScenarioBuilder) BulkRoute(pattern string, bulk Bulk) *ScenarioBuilder {
 	b.s.Routes = append(b.s.Routes, Route{Pattern: pattern, Bulk: &bulk})

@@ -7,7 +7,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,7 +27,7 @@ type engine struct {
 	journal       *Journal
 
 	mu       sync.Mutex
-	routes   map[string]*routeState
+	routes   map[string][]*routeState // by pattern, in scenario order
 	rng      *rand.Rand
 	refusals []refusal
 	hasBulk  bool // some route is a bulk endpoint: its bodies are read
@@ -62,9 +64,11 @@ func newEngine(s *Scenario, attemptHeader string) *engine {
 		e.unmatched = http.StatusNotFound
 	}
 	for _, r := range s.Routes {
-		e.mux.Handle(r.Pattern, http.NotFoundHandler())
-		e.patterns = append(e.patterns, r.Pattern)
-		e.hasBulk = e.hasBulk || r.Bulk != nil
+		if !slices.Contains(e.patterns, r.Pattern) {
+			e.mux.Handle(r.Pattern, http.NotFoundHandler())
+			e.patterns = append(e.patterns, r.Pattern)
+		}
+		e.hasBulk = e.hasBulk || r.Bulk != nil || r.When.needsBody()
 	}
 	e.reset()
 	return e
@@ -85,14 +89,14 @@ func (e *engine) reset() {
 	e.journal.reset()
 	e.rng = rand.New(rand.NewPCG(uint64(e.sc.Seed), 0x5eed))
 	e.refusals = nil
-	e.routes = make(map[string]*routeState, len(e.sc.Routes))
+	e.routes = make(map[string][]*routeState, len(e.sc.Routes))
 	for i := range e.sc.Routes {
 		r := &e.sc.Routes[i]
 		rs := &routeState{route: r, fixed: Step{Respond: Response{Status: r.After.Status}}}
 		if r.Bulk != nil {
 			rs.bulk = bulkState{}
 		}
-		e.routes[r.Pattern] = rs
+		e.routes[r.Pattern] = append(e.routes[r.Pattern], rs)
 		e.arm(rs)
 	}
 }
@@ -228,8 +232,26 @@ func (e *engine) keepsBody(r *http.Request) bool {
 		return false
 	}
 	_, pattern := e.mux.Handler(r)
-	rs := e.routes[pattern]
-	return rs != nil && rs.route.Bulk != nil
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, rs := range e.routes[pattern] {
+		if rs.route.Bulk != nil || rs.route.When.needsBody() {
+			return true
+		}
+	}
+	return false
+}
+
+// pick returns the first route of pattern whose conditions r meets, or
+// nil; none reports that pattern has routes but r met none's conditions.
+func (e *engine) pick(pattern string, r *http.Request, body []byte) (rs *routeState, none bool) {
+	candidates := e.routes[pattern]
+	for _, rs := range candidates {
+		if rs.route.When.holds(r, body) {
+			return rs, false
+		}
+	}
+	return nil, len(candidates) > 0
 }
 
 // plan is what the engine decided for one request.
@@ -275,9 +297,9 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 		c.Attempt, _ = strconv.Atoi(v)
 	}
 	p := &plan{start: now}
-	rs := e.routes[pattern]
+	rs, unmet := e.pick(pattern, r, m.body)
 	if m.bodyErr != nil {
-		if rs != nil {
+		if rs != nil || unmet {
 			c.Route = pattern
 		}
 		c.Action, c.End, p.abandoned = ActionAbandoned, now, true
@@ -288,6 +310,9 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	if rs == nil {
 		c.Action = "unmatched"
 		p.step = unmatched
+		if unmet {
+			p.step = e.unmetStep(r, pattern)
+		}
 		if p.step == nil {
 			p.step = e.unmatchedStep(r)
 		}
@@ -323,6 +348,22 @@ func (e *engine) dispatch(r *http.Request, m meta) *plan {
 	c.Action = p.step.action()
 	p.call = e.journal.add(c)
 	return p
+}
+
+// unmetStep is the answer to a request whose pattern has routes, none of
+// whose conditions it met: the unmatched status, naming the conditions.
+func (e *engine) unmetStep(r *http.Request, pattern string) *Step {
+	var conds []string
+	for _, rs := range e.routes[pattern] {
+		conds = append(conds, "("+rs.route.When.String()+")")
+	}
+	msg := fmt.Sprintf("faultinject: %s matches route %s, but none of its conditions hold: %s",
+		clip(r.Method, 32), pattern, strings.Join(conds, " or "))
+	return &Step{Respond: Response{
+		Status: e.unmatched,
+		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
+		Body:   []byte(msg + "\n"),
+	}}
 }
 
 // maxEchoedPath bounds the request path quoted in an unmatched answer.

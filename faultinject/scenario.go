@@ -55,6 +55,9 @@ type Route struct {
 	// Bulk, when set, makes the route a bulk endpoint with per-item
 	// failures (see [Bulk]) instead of playing Steps, which must be empty.
 	Bulk *Bulk
+	// When, when set, adds conditions on headers, query and body: the
+	// route serves only requests that meet them (see [Match]).
+	When *Match
 }
 
 // AfterMode says what a route does once its script is exhausted.
@@ -204,17 +207,24 @@ func (s *Scenario) Validate() error {
 	if steps > MaxSteps {
 		return fail("%d steps, more than the limit of %d", steps, MaxSteps)
 	}
+	catchAll := map[string]bool{} // patterns with a route without conditions
 	seen := map[string]bool{}
 	mux := http.NewServeMux()
 	for i := range s.Routes {
 		r := &s.Routes[i]
-		if seen[r.Pattern] {
-			return fail("duplicate route %q", r.Pattern)
+		if catchAll[r.Pattern] {
+			if r.When == nil {
+				return fail("duplicate route %q", r.Pattern)
+			}
+			return fail("route %q with conditions comes after a route %q without any, which takes every request first", r.Pattern, r.Pattern)
 		}
-		if m := checkPattern(mux, r.Pattern); m != "" {
-			return fail("%s", m)
+		if !seen[r.Pattern] {
+			if m := checkPattern(mux, r.Pattern); m != "" {
+				return fail("%s", m)
+			}
 		}
 		seen[r.Pattern] = true
+		catchAll[r.Pattern] = r.When == nil
 		if m := checkAfter(r.After); m != "" {
 			return fail("route %q: %s", r.Pattern, m)
 		}

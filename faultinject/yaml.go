@@ -156,11 +156,12 @@ type decoder struct {
 
 	mux      *http.ServeMux  // the routes decoded so far, for conflicts
 	patterns map[string]bool // their patterns
+	catchAll map[string]bool // patterns with a route without conditions
 	steps    int             // steps decoded so far, chaos included
 }
 
 func (d *decoder) scenario(data []byte) (*Scenario, error) {
-	d.mux, d.patterns = http.NewServeMux(), map[string]bool{}
+	d.mux, d.patterns, d.catchAll = http.NewServeMux(), map[string]bool{}, map[string]bool{}
 	s := &Scenario{Source: d.name}
 	opts := decode.Options{
 		Context: d.ctx,
@@ -217,8 +218,10 @@ func (d *decoder) route(n decode.Value) Route {
 	var r Route
 	var patternNode, stepsNode *decode.Value
 	var bulkNode *decode.Value
-	n.Mapping("route entry", []string{"route", "steps", "after", "bulk"}, func(key string, _, v decode.Value) {
+	n.Mapping("route entry", []string{"route", "when", "steps", "after", "bulk"}, func(key string, _, v decode.Value) {
 		switch key {
+		case "when":
+			r.When = d.decodeWhen(v)
 		case "bulk":
 			bulkNode = &v
 			r.Bulk = d.decodeBulk(v)
@@ -234,13 +237,19 @@ func (d *decoder) route(n decode.Value) Route {
 	if patternNode == nil {
 		n.Fail("route entry has no route: METHOD /path")
 	}
-	if d.patterns[r.Pattern] {
-		patternNode.Fail("duplicate route %q", r.Pattern)
+	if d.catchAll[r.Pattern] {
+		if r.When == nil {
+			patternNode.Fail("duplicate route %q", r.Pattern)
+		}
+		patternNode.Fail("route %q with conditions comes after a route %q without any, which takes every request first", r.Pattern, r.Pattern)
 	}
-	if m := checkPattern(d.mux, r.Pattern); m != "" {
-		patternNode.Fail("%s", m)
+	if !d.patterns[r.Pattern] {
+		if m := checkPattern(d.mux, r.Pattern); m != "" {
+			patternNode.Fail("%s", m)
+		}
 	}
 	d.patterns[r.Pattern] = true
+	d.catchAll[r.Pattern] = r.When == nil
 	if bulkNode != nil {
 		if stepsNode != nil {
 			stepsNode.Fail("%s", msgBulkSteps)
