@@ -110,16 +110,16 @@ type timing struct {
 	overshoot time.Duration
 	// cancelAfter is when the caller cancels in the cancellation rule.
 	cancelAfter time.Duration
-	// retryAfterSeconds and retryAfterDate are the waits the Retry-After
+	// retryAfterDelta and retryAfterDate are the waits the Retry-After
 	// rules ask for; dateTolerance absorbs the one-second resolution of
 	// HTTP-dates.
-	retryAfterSeconds, retryAfterDate, dateTolerance time.Duration
+	retryAfterDelta, retryAfterDate, dateTolerance time.Duration
 }
 
 // timingOf returns the timing of the checks for subj.
 func timingOf(subj Subject) timing {
 	if subj.Exec == nil {
-		return timing{pause: 1, cancelAfter: 50 * time.Millisecond, retryAfterSeconds: 3 * time.Second, retryAfterDate: 4 * time.Second}
+		return timing{pause: 1, cancelAfter: 50 * time.Millisecond, retryAfterDelta: 3 * time.Second, retryAfterDate: 4 * time.Second}
 	}
 	cancel := subj.Exec.CancelAfter
 	if cancel <= 0 {
@@ -132,7 +132,7 @@ func timingOf(subj Subject) timing {
 		pause:             25 * time.Millisecond,
 		overshoot:         150 * time.Millisecond,
 		cancelAfter:       cancel,
-		retryAfterSeconds: time.Second,
+		retryAfterDelta: time.Second,
 		retryAfterDate:    3 * time.Second,
 		dateTolerance:     time.Second,
 	}

@@ -369,7 +369,7 @@ func checkEnvelope(ctx context.Context, subj Subject) error {
 
 func checkRetryAfterSeconds(ctx context.Context, subj Subject) error {
 	const rule = "honours Retry-After in seconds"
-	asked := timingOf(subj).retryAfterSeconds
+	asked := timingOf(subj).retryAfterDelta
 	return checkRetryAfter(ctx, subj, rule, scenario("retry-after-seconds", "GET /items/{id}",
 		faultinject.Status(subj.Promise.transientStatus(429, 503)).RetryAfter(asked), faultinject.Status(200)), asked, 0)
 }
