@@ -129,12 +129,12 @@ func timingOf(subj Subject) timing {
 		real: true,
 		// Over loopback a retry without a wait arrives within a few
 		// milliseconds of the answer, even from an interpreter.
-		pause:             25 * time.Millisecond,
-		overshoot:         150 * time.Millisecond,
-		cancelAfter:       cancel,
+		pause:           25 * time.Millisecond,
+		overshoot:       150 * time.Millisecond,
+		cancelAfter:     cancel,
 		retryAfterDelta: time.Second,
-		retryAfterDate:    3 * time.Second,
-		dateTolerance:     time.Second,
+		retryAfterDate:  3 * time.Second,
+		dateTolerance:   time.Second,
 	}
 }
 

@@ -18,7 +18,7 @@ func TestParsePromise(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := suites.Promise{MaxAttempts: 4, RetriedStatuses: []int{429, 503}, RetryAfter: true, RetryAfterCap: 6 * time.Hour,
-		Backoff: retryclient.Backoff{Initial: 100 * time.Millisecond, Multiplier: 2, Jitter: retryclient.JitterEqual, Min: 100 * time.Millisecond},
+		Backoff:        retryclient.Backoff{Initial: 100 * time.Millisecond, Multiplier: 2, Jitter: retryclient.JitterEqual, Min: 100 * time.Millisecond},
 		AttemptTimeout: 500 * time.Millisecond}
 	if p.MaxAttempts != want.MaxAttempts || p.RetryAfterCap != want.RetryAfterCap || p.Backoff != want.Backoff || p.AttemptTimeout != want.AttemptTimeout || len(p.RetriedStatuses) != 2 {
 		t.Errorf("got %+v\nwant %+v", p, want)
