@@ -346,7 +346,7 @@ func sendExec(ctx context.Context, subj Subject, s *faultinject.Scenario, req re
 	case canceled:
 		problemsOf(ctx).add(fmt.Errorf("the run was interrupted: %w", context.Cause(ctx)))
 	case killed && req.cancelAfter == 0:
-		problemsOf(ctx).add(fmt.Errorf("the command was still running %v after it started, at the request's deadline; its process group was killed", roundMs(x.took)))
+		problemsOf(ctx).add(fmt.Errorf("the command was still running %v after it started, at the request's deadline; its process group was killed", roundMs(kill.Sub(start))))
 	case !killed && waitErr != nil && len(calls) == 0:
 		problemsOf(ctx).add(fmt.Errorf("the command exited without sending the request: %v", x.err))
 	}

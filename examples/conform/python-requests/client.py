@@ -3,7 +3,6 @@ articles do (total=3, backoff_factor, status_forcelist=[429, 500, 502, 503,
 504], respect_retry_after_header=True), driven by retrylab conform's
 RETRYLAB_ environment variables. Exit 0 with a response, 1 without."""
 import os
-import sys
 import time
 from datetime import datetime
 
@@ -37,6 +36,7 @@ timeout = max(0.001, min(0.5, deadline - time.time()))
 try:
     resp = session.request(env["RETRYLAB_METHOD"], env["RETRYLAB_URL"], headers=headers, data=body, timeout=timeout)
 except requests.RequestException as e:
-    print(f"client.py: {e}", file=sys.stderr)
-    sys.exit(1)
-print(resp.status_code)
+    # On stdout, at once: the moment the client returned.
+    print(f"error: {e}", flush=True)
+    raise SystemExit(1)
+print(resp.status_code, flush=True)

@@ -21,7 +21,7 @@ import (
 
 func main() {
 	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "retryclient:", err)
+		fmt.Println("retryclient:", err) // on stdout: the moment the client returned
 		os.Exit(1)
 	}
 }

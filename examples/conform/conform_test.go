@@ -1,0 +1,123 @@
+package conform_test
+
+import (
+	"context"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/retrylab/retrylab/suites"
+)
+
+// subject is a shipped external client and the verdicts it gets. Rules
+// not listed are kept.
+type subject struct {
+	name    string
+	column  string // its column in docs/compat.md's conform table
+	dir     string
+	command func(t *testing.T) string // "" skips, after t.Skip
+	want    map[string]suites.Verdict
+}
+
+const closesBodies = "closes the bodies of the responses it discards"
+
+var subjects = []subject{
+	{
+		name: "retryclient", column: "retryclient (Go control)", dir: "retryclient",
+		command: func(t *testing.T) string {
+			bin := filepath.Join(t.TempDir(), "retryclient")
+			if out, err := exec.Command("go", "build", "-o", bin, "./retryclient").CombinedOutput(); err != nil {
+				t.Fatalf("go build ./retryclient: %v\n%s", err, out)
+			}
+			return bin
+		},
+		want: map[string]suites.Verdict{closesBodies: suites.NotCheckable},
+	},
+	{
+		name: "python requests + urllib3 Retry", column: "python requests 2.32 + urllib3 2 Retry", dir: "python-requests",
+		command: func(t *testing.T) string {
+			if _, err := exec.LookPath("python3"); err != nil {
+				t.Skip("python3 is not on PATH")
+			}
+			if out, err := exec.Command("python3", "-c", "import requests, urllib3").CombinedOutput(); err != nil {
+				t.Skipf("python3 cannot import requests and urllib3: %s", strings.TrimSpace(string(out)))
+			}
+			abs, _ := filepath.Abs("python-requests/client.py")
+			return "python3 " + abs
+		},
+		want: map[string]suites.Verdict{
+			"waits before every retry":                       suites.Broken,
+			"stops at once when the caller cancels":          suites.Broken,
+			closesBodies:                                     suites.NotCheckable,
+			"never sleeps beyond its Retry-After cap":        suites.NotCheckable,
+			"keeps its waits inside the promised envelope":   suites.NotPromised,
+			"retries a POST that carries an Idempotency-Key": suites.NotPromised,
+		},
+	},
+	{
+		name: "curl --retry", column: "curl --retry", dir: "curl",
+		command: func(t *testing.T) string {
+			if _, err := exec.LookPath("curl"); err != nil {
+				t.Skip("curl is not on PATH")
+			}
+			abs, _ := filepath.Abs("curl/client.sh")
+			return abs
+		},
+		want: map[string]suites.Verdict{
+			"does not retry a POST or PATCH without an Idempotency-Key": suites.Broken,
+			"makes the promised attempts on transient failures":         suites.Broken,
+			closesBodies: suites.NotCheckable,
+			"never sleeps beyond its Retry-After cap":        suites.NotPromised,
+			"abandons a hung attempt at its attempt timeout": suites.NotPromised,
+		},
+	},
+}
+
+// TestSubjects runs every rule against each shipped subject over real TCP
+// and pins the verdicts docs/compat.md reports, so a change in a client, a
+// script, a promise or a rule is noticed.
+func TestSubjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs external clients in real time (about 15 s); not in -short")
+	}
+	for _, s := range subjects {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			command := s.command(t)
+			data, err := os.ReadFile(filepath.Join(s.dir, "promise.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := suites.ParsePromise(filepath.Join(s.dir, "promise.yaml"), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]suites.Verdict{}
+			for _, r := range suites.CheckAll(context.Background(), suites.ExecSubject(command, p), suites.Rules(), 2) {
+				if r.Verdict != suites.Kept {
+					got[r.Rule.Name] = r.Verdict
+				}
+				if r.Verdict == suites.Broken || r.Verdict == suites.NotCheckable {
+					t.Logf("%s: %s: %s", r.Rule.Name, r.Verdict, r.Reason)
+				}
+			}
+			if !maps.Equal(got, s.want) {
+				for _, rule := range suites.Rules() {
+					if got[rule.Name] != s.want[rule.Name] {
+						t.Errorf("%q: got %q, want %q", rule.Name, verdict(got[rule.Name]), verdict(s.want[rule.Name]))
+					}
+				}
+			}
+		})
+	}
+}
+
+func verdict(v suites.Verdict) suites.Verdict {
+	if v == "" {
+		return suites.Kept
+	}
+	return v
+}
