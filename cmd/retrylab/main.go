@@ -34,6 +34,7 @@ func init() {
 		{"serve", "serve a scenario over HTTP on the loopback interface, with an admin API", cmdServe},
 		{"storm", "simulate many clients retrying against an outage, per policy", cmdStorm},
 		{"scenarios", "list the embedded scenarios", cmdScenarios},
+		{"conform", "check a client in any language, run as a command, against the conformance rules over TCP", cmdConform},
 	}
 }
 
