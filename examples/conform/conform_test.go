@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,4 +121,74 @@ func verdict(v suites.Verdict) suites.Verdict {
 		return suites.Kept
 	}
 	return v
+}
+
+// TestCompatDocMatchesSubjects: the conform table of docs/compat.md says
+// what TestSubjects pins: ❌ exactly where a subject breaks a rule, "not
+// checkable" and "not promised" where it gets those verdicts.
+func TestCompatDocMatchesSubjects(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/compat.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table [][]string
+	for line := range strings.Lines(string(doc)) {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "| conform rule |"):
+			table = [][]string{cells(line)}
+		case table == nil || strings.HasPrefix(line, "|---"):
+		case strings.HasPrefix(line, "|"):
+			table = append(table, cells(line))
+		}
+		if table != nil && !strings.HasPrefix(line, "|") {
+			break
+		}
+	}
+	if len(table) == 0 {
+		t.Fatal(`docs/compat.md has no table starting with "| conform rule |"`)
+	}
+	rows := map[string][]string{}
+	for _, row := range table[1:] {
+		rows[row[0]] = row
+	}
+	for _, s := range subjects {
+		col := slices.Index(table[0], s.column)
+		if col < 0 {
+			t.Errorf("docs/compat.md: no column %q", s.column)
+			continue
+		}
+		for _, rule := range suites.Rules() {
+			row := rows[rule.Name]
+			if row == nil || col >= len(row) {
+				t.Errorf("docs/compat.md: no cell for rule %q, %s", rule.Name, s.column)
+				continue
+			}
+			var doc suites.Verdict
+			switch cell := row[col]; {
+			case strings.HasPrefix(cell, "❌"):
+				doc = suites.Broken
+			case strings.HasPrefix(cell, "not checkable"):
+				doc = suites.NotCheckable
+			case strings.HasPrefix(cell, "not promised"):
+				doc = suites.NotPromised
+			case strings.HasPrefix(cell, "✅"):
+				doc = suites.Kept
+			default:
+				t.Errorf("docs/compat.md: %s, %q: unknown cell %q", s.column, rule.Name, cell)
+			}
+			if want := verdict(s.want[rule.Name]); doc != want {
+				t.Errorf("docs/compat.md: %s, %q says %s; TestSubjects pins %s", s.column, rule.Name, doc, want)
+			}
+		}
+	}
+}
+
+// cells splits a Markdown table row into its trimmed cells.
+func cells(row string) []string {
+	parts := strings.Split(strings.Trim(row, "|"), "|")
+	for i, c := range parts {
+		parts[i] = strings.TrimSpace(c)
+	}
+	return parts
 }
