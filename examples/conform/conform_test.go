@@ -38,7 +38,7 @@ var subjects = []subject{
 		want: map[string]suites.Verdict{closesBodies: suites.NotCheckable},
 	},
 	{
-		name: "python requests + urllib3 Retry", column: "python requests 2.32 + urllib3 2 Retry", dir: "python-requests",
+		name: "python requests + urllib3 Retry", column: "python requests 2.34 + urllib3 2.7 Retry", dir: "python-requests",
 		command: func(t *testing.T) string {
 			if _, err := exec.LookPath("python3"); err != nil {
 				t.Skip("python3 is not on PATH")
@@ -192,3 +192,35 @@ func cells(row string) []string {
 	}
 	return parts
 }
+
+// TestReadmeShowsPythonVerdicts: the README's "Test a client in any
+// language" output gives each rule the verdict TestSubjects pins for the
+// Python subject.
+func TestReadmeShowsPythonVerdicts(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out, ok := strings.Cut(string(readme), "$ retrylab conform --exec 'python3 examples/conform/python-requests/client.py'")
+	if !ok {
+		t.Fatal("README.md shows no run of the Python subject")
+	}
+	out, _, _ = strings.Cut(out, "```")
+	words := map[string]suites.Verdict{"kept": suites.Kept, "BROKEN": suites.Broken, "not checkable": suites.NotCheckable, "not promised": suites.NotPromised}
+	seen := 0
+	for _, rule := range suites.Rules() {
+		for word, v := range words {
+			if strings.Contains(out, "\n  "+padTo(word, 13)+"  "+rule.Name) {
+				seen++
+				if want := verdict(subjects[1].want[rule.Name]); v != want {
+					t.Errorf("README.md shows %q %s; TestSubjects pins %s", rule.Name, v, want)
+				}
+			}
+		}
+	}
+	if seen != len(suites.Rules()) {
+		t.Errorf("README.md shows %d of %d rules", seen, len(suites.Rules()))
+	}
+}
+
+func padTo(s string, n int) string { return s + strings.Repeat(" ", max(n-len(s), 0)) }
