@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/retrylab/retrylab/faultinject"
@@ -296,7 +295,7 @@ func sendExec(ctx context.Context, subj Subject, s *faultinject.Scenario, req re
 	var out tailBuffer
 	stdout := &stampWriter{w: &out}
 	cmd.Stdout, cmd.Stderr = stdout, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	// A grandchild that keeps the output pipe open cannot hold Wait.
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
@@ -317,13 +316,11 @@ func sendExec(ctx context.Context, subj Subject, s *faultinject.Scenario, req re
 	case <-ctx.Done():
 		canceled = true
 	}
+	// The whole group: an interpreter's children go too, and so do those
+	// a command that exited left behind.
+	killGroup(cmd)
 	if killed || canceled {
-		// The whole group: an interpreter's children go too.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		waitErr = <-done
-	} else {
-		// A command that exited may have left children behind.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	x.returned = time.Now()
 	if t := stdout.firstByte(); !t.IsZero() {
