@@ -72,8 +72,11 @@ const (
 	DefaultExecCancelAfter = 1500 * time.Millisecond
 	// ExecGrace is how long after the caller's deadline a command may go
 	// on running before its process group is killed. Attempts that start
-	// in it break the cancellation rule.
-	ExecGrace = 750 * time.Millisecond
+	// in it break the cancellation rule, so it is longer than the gap
+	// between two attempts of a client with short backoffs: a client whose
+	// next attempt would come later is killed first, and kept the rule by
+	// being ended, as a caller without a deadline would end it.
+	ExecGrace = 1500 * time.Millisecond
 )
 
 // ExecSubject returns the Subject of an external client: command (run by
@@ -128,8 +131,8 @@ func timingOf(subj Subject) timing {
 		real: true,
 		// Over loopback a retry without a wait arrives within a few
 		// milliseconds of the answer, even from an interpreter.
-		pause:           25 * time.Millisecond,
-		overshoot:       150 * time.Millisecond,
+		pause:           50 * time.Millisecond,
+		overshoot:       250 * time.Millisecond,
 		cancelAfter:     cancel,
 		retryAfterDelta: time.Second,
 		retryAfterDate:  3 * time.Second,
