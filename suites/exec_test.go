@@ -149,3 +149,18 @@ func TestExecInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestExecSlowStartIsGivenMoreTime: a command that sends its first request
+// only after the caller's deadline (an interpreter slow to start on a busy
+// machine) is run again with a later deadline instead of being blamed for
+// an attempt after it (regression: a slow start broke the cancellation
+// rule of clients that keep it).
+func TestExecSlowStartIsGivenMoreTime(t *testing.T) {
+	s := execControl()
+	s.Exec.Command = "sleep 0.4; exec " + s.Exec.Command
+	s.Exec.CancelAfter = 300 * time.Millisecond
+	r := suites.CheckAll(context.Background(), s, []suites.Rule{rule(t, "stops at once when the caller cancels")}, 1)[0]
+	if r.Verdict != suites.Kept {
+		t.Errorf("got %s: %s", r.Verdict, r.Reason)
+	}
+}
