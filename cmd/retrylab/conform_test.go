@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
 )
 
 // conform runs Main with args and returns its status and output.
@@ -148,5 +151,24 @@ func TestConformJUnit(t *testing.T) {
 				t.Errorf("%s: %+v", c.Name, c)
 			}
 		}
+	}
+}
+
+// TestConformInterrupted: SIGINT (a done context) ends the running command
+// and reports the rules as not run, with status 1.
+func TestConformInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	started := filepath.Join(t.TempDir(), "started")
+	var stdout, stderr bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"conform", "--exec", "touch " + started + "; sleep 30", "--rules", "non-transient 4xx|501"}, &stdout, &stderr)
+	}()
+	// Interrupt once a command runs, so that it is ended mid-request.
+	gomega.NewWithT(t).Eventually(func() error { _, err := os.Stat(started); return err }).WithTimeout(10 * time.Second).Should(gomega.Succeed())
+	cancel()
+	code := <-done
+	if code != 1 || stderr.String() != "retrylab conform: interrupted: 2 rules not run\n" || strings.Count(stdout.String(), "  not run        ") != 2 {
+		t.Errorf("status %d, stderr %q\n%s", code, stderr.String(), stdout.String())
 	}
 }
