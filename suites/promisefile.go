@@ -127,9 +127,12 @@ func parsePromise(data []byte) (Promise, error) {
 	if err := yaml.NodeToValue(body, &w, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
 		return Promise{}, yamlPositionError(err)
 	}
-	for _, j := range []string{w.Jitter, backoffJitter(w.Backoff)} {
-		if !contains(jitterWords, j) {
-			return Promise{}, positioned(body, fmt.Sprintf("unknown jitter %q (want one of none, full, equal, decorrelated, randomized, additive)", j))
+	for _, j := range []struct {
+		word string
+		at   ast.Node
+	}{{w.Jitter, valueOf(body, "jitter")}, {backoffJitter(w.Backoff), valueOf(valueOf(body, "backoff"), "jitter")}} {
+		if !contains(jitterWords, j.word) {
+			return Promise{}, positioned(j.at, fmt.Sprintf("unknown jitter %q (want one of none, full, equal, decorrelated, randomized, additive)", j.word))
 		}
 	}
 	p := Promise{
@@ -154,9 +157,31 @@ func parsePromise(data []byte) (Promise, error) {
 		}
 	}
 	if err := p.Validate(); err != nil {
-		return Promise{}, positioned(body, oneLine(err))
+		// The problem is between fields: cite the promise's first key.
+		return Promise{}, positioned(firstKey(body), oneLine(err))
 	}
 	return p, nil
+}
+
+// valueOf returns the value of key in the mapping node, or node itself
+// when there is none (so a position can always be cited).
+func valueOf(node ast.Node, key string) ast.Node {
+	if m, ok := node.(*ast.MappingNode); ok {
+		for _, v := range m.Values {
+			if v.Key != nil && v.Key.String() == key {
+				return v.Value
+			}
+		}
+	}
+	return node
+}
+
+// firstKey returns the first key of the mapping node, or node.
+func firstKey(node ast.Node) ast.Node {
+	if m, ok := node.(*ast.MappingNode); ok && len(m.Values) > 0 && m.Values[0].Key != nil {
+		return m.Values[0].Key
+	}
+	return node
 }
 
 func backoffJitter(b *backoffWire) string {

@@ -35,9 +35,10 @@ func TestParsePromiseErrors(t *testing.T) {
 		{"bad duration", "retry-after-cap: 6 hours\n", `p.yaml:1:18: invalid duration "6 hours"`},
 		{"wrong type", "max-attempts: three\n", "p.yaml:1:15:"},
 		{"duplicate key", "max-attempts: 3\nmax-attempts: 4\n", "p.yaml:2:1:"},
-		{"unknown jitter", "jitter: fulll\n", `p.yaml:1:7: unknown jitter "fulll"`},
-		{"forbidden status", "retried-statuses: [501]\n", "p.yaml:1:17: suites: Promise.RetriedStatuses holds 501"},
+		{"unknown jitter", "jitter: fulll\n", `p.yaml:1:9: unknown jitter "fulll"`},
+		{"forbidden status", "# what the client documents\nretried-statuses: [501]\n", "p.yaml:2:1: suites: Promise.RetriedStatuses holds 501"},
 		{"empty", "\n", "p.yaml:1:1: the promise is empty"},
+		{"unknown backoff jitter", "max-attempts: 3\nbackoff:\n  initial: 1s\n  jitter: ful\n", `p.yaml:4:11: unknown jitter "ful"`},
 		{"not a mapping", "- 3\n", "p.yaml:1:1: a promise is a mapping"},
 		{"too deep", strings.Repeat("[", 50), "p.yaml:1:8: nested deeper than 8 levels"},
 	} {
