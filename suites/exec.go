@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,7 +253,8 @@ func sendExec(ctx context.Context, subj Subject, s *faultinject.Scenario, req re
 	x := &exchange{}
 	dir, err := os.MkdirTemp("", "retrylab-conform-")
 	if err != nil {
-		x.err = fmt.Errorf("suites: %w", err)
+		x.err = fmt.Errorf("cannot write the request body: %w", err)
+		problemsOf(ctx).add(x.err)
 		return x, nil
 	}
 	defer os.RemoveAll(dir)
@@ -259,13 +262,14 @@ func sendExec(ctx context.Context, subj Subject, s *faultinject.Scenario, req re
 	if req.body != nil {
 		bodyFile = filepath.Join(dir, "body")
 		if err := os.WriteFile(bodyFile, req.body, 0o600); err != nil {
-			x.err = fmt.Errorf("suites: %w", err)
+			x.err = fmt.Errorf("cannot write the request body: %w", err)
+			problemsOf(ctx).add(x.err)
 			return x, nil
 		}
 	}
 	var headers strings.Builder
-	for k, vs := range req.header {
-		for _, v := range vs {
+	for _, k := range slices.Sorted(maps.Keys(req.header)) {
+		for _, v := range req.header[k] {
 			fmt.Fprintf(&headers, "%s: %s\n", k, v)
 		}
 	}
