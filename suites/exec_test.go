@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -162,5 +163,39 @@ func TestExecSlowStartIsGivenMoreTime(t *testing.T) {
 	r := suites.CheckAll(context.Background(), s, []suites.Rule{rule(t, "stops at once when the caller cancels")}, 1)[0]
 	if r.Verdict != suites.Kept {
 		t.Errorf("got %s: %s", r.Verdict, r.Reason)
+	}
+}
+
+// TestExecEnvironment: the command gets the request, as documented on
+// Exec, in RETRYLAB_ variables.
+func TestExecEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	command := fmt.Sprintf(`env | grep '^RETRYLAB_' > %[1]s/env; printf %%s "$RETRYLAB_HEADERS" > %[1]s/headers; cp "$RETRYLAB_BODY_FILE" %[1]s/body; exit 1`, dir)
+	s := suites.Subject{Exec: &suites.Exec{Command: command}, Promise: suites.Promise{MaxAttempts: 2, IdempotencyKeys: true}}
+	suites.CheckAll(context.Background(), s, []suites.Rule{rule(t, "retries a POST that carries an Idempotency-Key")}, 1)
+	env, err := os.ReadFile(filepath.Join(dir, "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(string(env), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			got[k] = v
+		}
+	}
+	if !strings.HasPrefix(got["RETRYLAB_URL"], "http://127.0.0.1:") || !strings.HasSuffix(got["RETRYLAB_URL"], "/orders") ||
+		got["RETRYLAB_METHOD"] != "POST" || got["RETRYLAB_IDEMPOTENCY_KEY"] != "conformance-key-7" ||
+		got["RETRYLAB_TIMEOUT"] != "30.000" || got["RETRYLAB_RULE"] != "retries a POST that carries an Idempotency-Key" ||
+		got["RETRYLAB_SCENARIO"] != "keyed-post-503" {
+		t.Errorf("environment:\n%s", env)
+	}
+	if _, err := time.Parse(time.RFC3339Nano, got["RETRYLAB_DEADLINE"]); err != nil {
+		t.Errorf("RETRYLAB_DEADLINE: %v", err)
+	}
+	if headers, _ := os.ReadFile(filepath.Join(dir, "headers")); string(headers) != "Content-Type: application/json\nIdempotency-Key: conformance-key-7\n" {
+		t.Errorf("RETRYLAB_HEADERS held %q", headers)
+	}
+	if body, _ := os.ReadFile(filepath.Join(dir, "body")); string(body) != `{"order": 7, "items": ["tea", "scones"]}` {
+		t.Errorf("body file held %q", body)
 	}
 }
