@@ -45,3 +45,34 @@ func RetryConformance(name string, subject func() Subject) bool {
 		}
 	})
 }
+
+// RetryConformanceExec registers a Ginkgo container that checks an external
+// client (a Subject with an [Exec]: a command in any language, see
+// [ExecSubject]) against every rule of [Rules], over real TCP in real time:
+// one spec per rule, skipped when the Promise does not declare what the rule
+// checks or when the rule cannot be observed from outside the process
+// (the skip says why). It needs no virtual time, so apitest.RunSpecs and
+// ginkgo's RunSpecs both work:
+//
+//	var _ = suites.RetryConformanceExec("python requests", func() suites.Subject {
+//		return suites.ExecSubject("python3 client.py", suites.Promise{MaxAttempts: 4, RetryAfter: true})
+//	})
+func RetryConformanceExec(name string, subject func() Subject) bool {
+	return ginkgo.Describe("retry conformance: "+name, func() {
+		for _, rule := range Rules() {
+			ginkgo.It(rule.Name, func(ctx ginkgo.SpecContext) {
+				s := subject()
+				if s.Exec == nil {
+					ginkgo.Fail("suites.RetryConformanceExec: the Subject has no Exec command")
+				}
+				r := CheckAll(ctx, s, []Rule{rule}, 1)[0]
+				switch r.Verdict {
+				case NotPromised, NotCheckable:
+					ginkgo.Skip(string(r.Verdict) + ": " + r.Reason)
+				case Broken, NotRun:
+					ginkgo.Fail(r.Reason)
+				}
+			})
+		}
+	})
+}

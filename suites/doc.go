@@ -23,6 +23,15 @@
 // [RetryChaos] checks the same invariants on seeded random fault sequences
 // and prints the seed of a failure with the command that replays it.
 //
+// A client in another language is a [Subject] with an [Exec]: a command
+// that makes one request through the client, with the request in RETRYLAB_
+// environment variables (see [ExecSubject]). The same rules run against it
+// over real TCP in real time, judged by the server's journal ([CheckAll],
+// [RetryConformanceExec], and the retrylab conform command); a rule the
+// server cannot observe from outside the process is reported as not
+// checkable ([NotCheckableError]), never as kept. [ParsePromise] reads a
+// Promise from a YAML or JSON file.
+//
 // The client under test is built by [Subject].Client on a transport that
 // reaches an in-memory fault server, so the suites need nothing but the
 // client: retryclient, go-retryablehttp, resty or a hand-written loop.

@@ -1,6 +1,7 @@
 package suites_test
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -57,4 +58,22 @@ func ExamplePromise_Schedule() {
 	// wait 2 in [100ms, 200ms]
 	// wait 3 in [200ms, 400ms]
 	// <nil>
+}
+
+// A client in another language is checked through a command that makes
+// one request, described by RETRYLAB_ environment variables, and exits;
+// CheckAll runs the rules over real TCP in real time, from plain go test
+// or any program.
+func ExampleExecSubject() {
+	subject := suites.ExecSubject("python3 examples/conform/python-requests/client.py", suites.Promise{
+		MaxAttempts:     4,
+		RetriedStatuses: []int{429, 500, 502, 503, 504},
+		RetryAfter:      true,
+	})
+	for _, r := range suites.CheckAll(context.Background(), subject, suites.Rules(), 2) {
+		fmt.Printf("%-13s %s\n", r.Verdict, r.Rule.Name)
+		if r.Verdict == suites.Broken {
+			fmt.Println(r.Reason) // the rule, the scenario and the server's timeline
+		}
+	}
 }

@@ -18,10 +18,14 @@ import (
 // logic under test (a retrying RoundTripper, a library's client configured
 // with base as its transport, or a hand-made loop). Client is called once for
 // every request a check sends, inside the check's virtual-time bubble. A
-// Subject is a plain value; the checks only read it.
+// client in another language is an Exec instead (see [ExecSubject]): set one
+// of Client and Exec. A Subject is a plain value; the checks only read it.
 type Subject struct {
 	// Client builds the client under test on base.
 	Client func(base http.RoundTripper) *http.Client
+	// Exec, when Client is nil, is an external command that makes each
+	// request through the client under test, over real TCP in real time.
+	Exec *Exec
 	// Promise declares what the client claims to do.
 	Promise Promise
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -120,7 +119,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		}
 	}
 	if spec.junitFile != "" {
-		if err := writeFile(spec.junitFile, func(w io.Writer) error { return writeJUnit(w, "retrylab check", rep.Gates) }); err != nil {
+		if err := writeFile(spec.junitFile, func(w io.Writer) error { return checkJUnit(w, rep.Gates) }); err != nil {
 			return err
 		}
 	}
@@ -427,51 +426,17 @@ func printCheck(w io.Writer, rep checkReport) error {
 	return nil
 }
 
-// junitSuite is the JUnit XML CI systems render: one testcase per gate.
-type junitSuite struct {
-	XMLName  xml.Name    `xml:"testsuite"`
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	ClassName string        `xml:"classname,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
-type junitSkipped struct {
-	Message string `xml:"message,attr"`
-}
-
-// writeJUnit writes the gates as one JUnit test suite.
-func writeJUnit(w io.Writer, suite string, gates []checkGate) error {
-	s := junitSuite{Name: suite, Tests: len(gates)}
+// checkJUnit writes the gates as one JUnit test suite: a failure per failed
+// gate.
+func checkJUnit(w io.Writer, gates []checkGate) error {
+	set := junitSet{Name: "retrylab check", Tests: len(gates)}
 	for _, g := range gates {
-		c := junitCase{Name: g.Name, ClassName: suite}
+		c := junitCase{Name: g.Name, Classname: "retrylab.check"}
 		if !g.Passed {
-			s.Failures++
-			c.Failure = &junitFailure{Message: g.Message, Text: g.Message}
+			set.Failures++
+			c.Failure = &junitMessage{Message: g.Message, Text: g.Message}
 		}
-		s.Cases = append(s.Cases, c)
+		set.Cases = append(set.Cases, c)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(s); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return encodeJUnit(w, set)
 }

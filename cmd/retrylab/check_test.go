@@ -82,10 +82,11 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var suite junitSuite
-	if err := xml.Unmarshal(data, &suite); err != nil {
-		t.Fatalf("JUnit XML does not parse: %v\n%s", err, data)
+	var doc junitSuites
+	if err := xml.Unmarshal(data, &doc); err != nil || len(doc.Suites) != 1 {
+		t.Fatalf("JUnit XML does not parse into one suite: %v\n%s", err, data)
 	}
+	suite := doc.Suites[0]
 	failed := 0
 	for _, g := range rep.Gates {
 		if !g.Passed {

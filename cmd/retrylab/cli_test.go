@@ -91,7 +91,7 @@ func TestBinaryUsageErrors(t *testing.T) {
 		want string
 	}{
 		{"no command", nil, ""},
-		{"unknown command", []string{"launch"}, `retrylab: unknown command "launch" (commands: run, serve, storm, lint, check, scenarios)`},
+		{"unknown command", []string{"launch"}, `retrylab: unknown command "launch" (commands: run, serve, storm, lint, check, scenarios, conform)`},
 		{"bad flag", []string{"run", "--scenaro", "default"}, "retrylab run: flag provided but not defined: -scenaro"},
 		{"missing scenario", []string{"run"}, "retrylab run: --scenario is required: an embedded scenario name ("},
 		{"unknown scenario", []string{"run", "--scenario", "nope"}, `retrylab run: fixtures: unknown scenario "nope" (known: chaos-mix, default,`},

@@ -36,6 +36,7 @@ func init() {
 		{"lint", "find what is risky in a retry policy file, each finding at its file:line", cmdLint},
 		{"check", "gate a retry policy in CI: storm and chaos against thresholds and the last accepted policy", cmdCheck},
 		{"scenarios", "list the embedded scenarios", cmdScenarios},
+		{"conform", "check a client in any language, run as a command, against the conformance rules over TCP", cmdConform},
 	}
 }
 
