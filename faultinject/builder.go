@@ -76,6 +76,19 @@ func (b *ScenarioBuilder) ThenStatus(status int) *ScenarioBuilder {
 	return b.then(After{Mode: AfterStatus, Status: status})
 }
 
+// ThenUpstream makes the last added route forward every request to the
+// upstream once its script is exhausted (proxy mode, see WithUpstream).
+func (b *ScenarioBuilder) ThenUpstream() *ScenarioBuilder {
+	return b.then(After{Mode: AfterUpstream})
+}
+
+// Upstream sets the scenario's upstream, the real service proxy steps
+// forward to (see WithUpstream, which takes its place).
+func (b *ScenarioBuilder) Upstream(rawURL string) *ScenarioBuilder {
+	b.s.Upstream = rawURL
+	return b
+}
+
 // ThenRepeatLast makes the last added route repeat its last step once its
 // script is exhausted (the default).
 func (b *ScenarioBuilder) ThenRepeatLast() *ScenarioBuilder {
@@ -121,6 +134,16 @@ func (b *ScenarioBuilder) MustBuild() *Scenario {
 type StepBuilder struct {
 	s Step
 }
+
+// Proxy starts a step that forwards the request to the upstream and relays
+// its response (see WithUpstream).
+func Proxy() StepBuilder {
+	return StepBuilder{s: Step{Upstream: true}}
+}
+
+// Upstream makes the step's fault play on the upstream's real response
+// instead of the step's own (see Step.Upstream).
+func (b StepBuilder) Upstream() StepBuilder { b.s.Upstream = true; return b }
 
 // Status starts a step that responds with the given status.
 func Status(code int) StepBuilder {

@@ -30,7 +30,15 @@ type engine struct {
 	routes   map[string][]*routeState // by pattern, in scenario order
 	rng      *rand.Rand
 	refusals []refusal
-	hasBulk  bool // some route is a bulk endpoint: its bodies are read
+	hasBulk  bool // some route is a bulk endpoint or a proxy: its bodies are read
+	upstream *upstream
+}
+
+// closeUpstream closes the idle connections to the upstream, if any.
+func (e *engine) closeUpstream() {
+	if e.upstream != nil {
+		e.upstream.rt.(*http.Transport).CloseIdleConnections()
+	}
 }
 
 // routeState is the script position of one route.
@@ -68,15 +76,21 @@ func newEngine(s *Scenario, attemptHeader string) *engine {
 			e.mux.Handle(r.Pattern, http.NotFoundHandler())
 			e.patterns = append(e.patterns, r.Pattern)
 		}
-		e.hasBulk = e.hasBulk || r.Bulk != nil || r.When.needsBody()
+		e.hasBulk = e.hasBulk || r.Bulk != nil || r.When.needsBody() || proxies(&r)
 	}
 	e.reset()
 	return e
 }
 
-// newConfiguredEngine is newEngine with the journal options of cfg.
+// newConfiguredEngine is newEngine with the journal options of cfg and
+// the upstream of cfg (or else of s).
 func newConfiguredEngine(s *Scenario, cfg config) *engine {
 	e := newEngine(s, cfg.attemptHeader)
+	raw := cfg.upstream
+	if raw == "" {
+		raw = s.Upstream
+	}
+	e.upstream, _ = newUpstream(raw, cfg.upstreamTimeout) // checked by checkConfig and Validate
 	e.keepSecrets = cfg.keepSecrets
 	e.journal.limit = cfg.journalLimit
 	return e
@@ -93,6 +107,9 @@ func (e *engine) reset() {
 	for i := range e.sc.Routes {
 		r := &e.sc.Routes[i]
 		rs := &routeState{route: r, fixed: Step{Respond: Response{Status: r.After.Status}}}
+		if r.After.Mode == AfterUpstream {
+			rs.fixed = Step{Upstream: true}
+		}
 		if r.Bulk != nil {
 			rs.bulk = bulkState{}
 		}
@@ -107,7 +124,7 @@ func (rs *routeState) current() *Step {
 	if rs.pos < len(steps) {
 		return &steps[rs.pos]
 	}
-	if rs.route.After.Mode == AfterStatus {
+	if rs.route.After.Mode == AfterStatus || rs.route.After.Mode == AfterUpstream {
 		return &rs.fixed
 	}
 	return &steps[len(steps)-1]
@@ -178,7 +195,7 @@ type meta struct {
 	bodyLen int64
 	bodySum string
 	bodyErr error  // the body was cut off: the call is abandoned
-	body    []byte // kept for a bulk route: at most MaxBulkBody+1 bytes
+	body    []byte // kept for a bulk or proxy route: at most MaxUpstreamBody+1 bytes
 	connID  uint64
 	reused  bool
 }
@@ -187,7 +204,8 @@ type meta struct {
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // readBody consumes and hashes r's body, keeping none of it, except the
-// first MaxBulkBody+1 bytes when keep is set (for a bulk route). A body
+// first MaxUpstreamBody+1 bytes when keep is set (for a bulk or proxy
+// route). A body
 // that ends in an error (cut off by the client or the connection) sets
 // bodyErr.
 func readBody(r *http.Request, keep bool) meta {
@@ -198,7 +216,7 @@ func readBody(r *http.Request, keep bool) meta {
 	var w io.Writer = h
 	var kept *limitedBuffer
 	if keep {
-		kept = &limitedBuffer{left: MaxBulkBody + 1}
+		kept = &limitedBuffer{left: max(MaxBulkBody, MaxUpstreamBody) + 1}
 		w = io.MultiWriter(h, kept)
 	}
 	n, err := io.Copy(w, r.Body)
@@ -235,7 +253,20 @@ func (e *engine) keepsBody(r *http.Request) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, rs := range e.routes[pattern] {
-		if rs.route.Bulk != nil || rs.route.When.needsBody() {
+		if rs.route.Bulk != nil || rs.route.When.needsBody() || proxies(rs.route) {
+			return true
+		}
+	}
+	return false
+}
+
+// proxies reports whether a route forwards any request upstream.
+func proxies(r *Route) bool {
+	if r.After.Mode == AfterUpstream {
+		return true
+	}
+	for i := range r.Steps {
+		if r.Steps[i].Upstream {
 			return true
 		}
 	}

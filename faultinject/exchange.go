@@ -38,6 +38,12 @@ type exchange struct {
 	// closing the server can close it too.
 	hijacked func(net.Conn) (release func())
 	release  func() // set by hijack; the handler calls it when done
+	// upstream is where proxy steps forward the request (nil: none set);
+	// body is the request body, kept for them, and bodyTooLarge says it
+	// was longer than MaxUpstreamBody.
+	upstream     *upstream
+	body         []byte
+	bodyTooLarge bool
 }
 
 // abortReason says why a wait ended.

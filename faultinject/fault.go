@@ -50,6 +50,13 @@ type preByteFault interface {
 	beforeFirstByte()
 }
 
+// upstreamFault is a fault that can play on an upstream's real response
+// (a proxy step with this fault, see upstream.go): checkUpstream returns
+// what is wrong with st for that, or "".
+type upstreamFault interface {
+	checkUpstream(st *Step) string
+}
+
 // dialFault is a fault that acts on dials, not requests: the engine arms
 // it (the next Times dials fail) when its step becomes current, and chaos,
 // which picks requests, cannot use it.

@@ -52,3 +52,12 @@ func (hang) mock(x *exchange) (*http.Response, error) {
 	x.gone(x.waitFor(nil))
 	return nil, x.ctx.Err()
 }
+
+// checkUpstream: a hang with for sends the upstream's response once it
+// ends; without for there is nothing to forward.
+func (hang) checkUpstream(st *Step) string {
+	if st.For <= 0 {
+		return `fault "hang" with upstream needs for: DURATION (the upstream's response is sent once the hang ends)`
+	}
+	return ""
+}

@@ -45,7 +45,9 @@ type Call struct {
 	ConnID uint64
 	Reused bool
 	// Action is what the server did: "respond", a fault word such as
-	// "hang" or "reset", "unmatched", or "abandoned" for a request whose
+	// "hang" or "reset", "upstream" for a call relayed to the upstream,
+	// "bulk" for a bulk route's answer, "unmatched", or "abandoned" for a
+	// request whose
 	// body was cut off (the client gave up or the connection broke
 	// mid-upload). An abandoned call consumed no script step and got no
 	// answer; BodyLen and BodySHA256 describe the part that arrived.

@@ -17,6 +17,9 @@ func Listen(addr string, s *Scenario, opts ...Option) (*Server, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	if err := newConfig(opts).checkConfig(); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("faultinject: %w", err)

@@ -27,6 +27,9 @@ import (
 // Transport and so removes the retries.
 func Register(mt *httpmock.MockTransport, s *Scenario, opts ...Option) *Journal {
 	cfg := newConfig(opts)
+	if err := cfg.checkConfig(); err != nil {
+		panic(err.Error())
+	}
 	if cfg.noResponder == nil && hasNoResponder(mt) {
 		panic("faultinject: Register: the MockTransport already has a no-responder, which Register would replace; " +
 			"pass it with faultinject.WithNoResponder to keep it for requests no route matches, or use a fresh MockTransport")
@@ -48,6 +51,7 @@ func Register(mt *httpmock.MockTransport, s *Scenario, opts ...Option) *Journal 
 			return nil, m.bodyErr
 		}
 		x := &exchange{ctx: req.Context(), r: req, step: p.step, call: p.call, start: p.start}
+		x.setUpstream(e, m)
 		if x.gone(x.wait(p.step.Delay)) {
 			return nil, req.Context().Err()
 		}

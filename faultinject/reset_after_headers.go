@@ -20,3 +20,6 @@ func (resetAfterHeaders) serve(x *exchange) {
 func (resetAfterHeaders) mock(x *exchange) (*http.Response, error) {
 	return x.mockResponse(&brokenBody{}), nil
 }
+
+// checkUpstream: reset-after-headers plays on the upstream's headers.
+func (resetAfterHeaders) checkUpstream(*Step) string { return "" }

@@ -18,7 +18,12 @@ func (respond) mock(x *exchange) (*http.Response, error) {
 
 // action returns the implementation of a step's action.
 func action(st *Step) fault {
-	if st.Fault == "" {
+	switch {
+	case st.Upstream && st.Fault == "":
+		return relay{}
+	case st.Upstream:
+		return onUpstream{faults[st.Fault]}
+	case st.Fault == "":
 		return respond{}
 	}
 	return faults[st.Fault]

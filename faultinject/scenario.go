@@ -42,6 +42,10 @@ type Scenario struct {
 	// Source is the file or name the scenario was parsed from, "" for a
 	// scenario built in Go.
 	Source string
+	// Upstream is the real service that proxy steps (Step.Upstream,
+	// AfterUpstream) forward to: an absolute http or https URL. A server's
+	// WithUpstream takes its place.
+	Upstream string
 }
 
 // Route is one scripted route of a Scenario.
@@ -70,6 +74,9 @@ const (
 	AfterLoop
 	// AfterStatus answers every further request with After.Status.
 	AfterStatus
+	// AfterUpstream forwards every further request to the upstream (proxy
+	// mode, see WithUpstream).
+	AfterUpstream
 )
 
 // After says what a route does once its script is exhausted. The zero value
@@ -86,6 +93,8 @@ func (a After) String() string {
 		return "loop"
 	case AfterStatus:
 		return fmt.Sprint(a.Status)
+	case AfterUpstream:
+		return "upstream"
 	}
 	return "repeat-last"
 }
@@ -105,6 +114,12 @@ type Step struct {
 	Respond Response
 	// Fault is a fault word such as "hang" or "reset"; "" means respond.
 	Fault string
+	// Upstream makes the step forward the request to the upstream and
+	// relay its response (proxy mode, see WithUpstream); with a Fault that
+	// takes a response (reset-after-headers, reset-mid-body, slow-body,
+	// hang with For), the fault plays on the upstream's response. Respond
+	// must then be empty.
+	Upstream bool
 
 	// The parameters of the faults that have some (YAML keys beside
 	// fault:). Each is decoded and validated by its fault's file; setting
@@ -159,7 +174,10 @@ func (s *Step) times() int {
 
 // action returns the journal word of the step's action.
 func (s *Step) action() string {
-	if s.Fault == "" {
+	switch {
+	case s.Fault == "" && s.Upstream:
+		return "upstream"
+	case s.Fault == "":
 		return "respond"
 	}
 	return s.Fault
@@ -192,6 +210,11 @@ func (s *Scenario) Validate() error {
 	if s.Unmatched != 0 {
 		if m := checkStatus(s.Unmatched); m != "" {
 			return fail("unmatched: %s", m)
+		}
+	}
+	if s.Upstream != "" {
+		if m := checkUpstream(s.Upstream); m != "" {
+			return fail("%s", m)
 		}
 	}
 	if len(s.Routes) > MaxRoutes {
@@ -237,7 +260,7 @@ func (s *Scenario) Validate() error {
 			}
 			continue
 		}
-		if len(r.Steps) == 0 && r.After.Mode != AfterStatus {
+		if len(r.Steps) == 0 && r.After.Mode != AfterStatus && r.After.Mode != AfterUpstream {
 			return fail("route %q: %s", r.Pattern, msgNoSteps)
 		}
 		for j := range r.Steps {
@@ -336,6 +359,8 @@ func checkAfter(a After) string {
 			return "after: " + m
 		}
 		return ""
+	case AfterUpstream:
+		return ""
 	}
 	return fmt.Sprintf("unknown after mode %d", a.Mode)
 }
@@ -375,6 +400,9 @@ func checkStep(st *Step, chaos bool) string {
 	}
 	if m := checkHeader(st.Respond.Header); m != "" {
 		return m
+	}
+	if st.Upstream {
+		return checkUpstreamStep(st, chaos)
 	}
 	if st.Fault == "" && st.Respond.Status == 0 {
 		return "step has neither respond nor fault"

@@ -20,13 +20,15 @@ import (
 type Option func(*config)
 
 type config struct {
-	attemptHeader string
-	logger        *slog.Logger
-	admin         bool               // serve the admin API under adminPrefix
-	adminRemote   bool               // answer admin requests from non-loopback clients
-	keepSecrets   bool               // journal credentials verbatim
-	journalLimit  int                // most calls the journal holds; 0: no limit
-	noResponder   httpmock.Responder // Register: for requests no route matches
+	attemptHeader   string
+	logger          *slog.Logger
+	admin           bool               // serve the admin API under adminPrefix
+	adminRemote     bool               // answer admin requests from non-loopback clients
+	keepSecrets     bool               // journal credentials verbatim
+	journalLimit    int                // most calls the journal holds; 0: no limit
+	noResponder     httpmock.Responder // Register: for requests no route matches
+	upstream        string             // WithUpstream: where proxy steps forward
+	upstreamTimeout time.Duration      // WithUpstreamTimeout
 	// TCP servers only:
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
@@ -161,6 +163,10 @@ type connInfo struct {
 // clients (header and idle timeouts, a connection cap).
 func newServer(s *Scenario, ln net.Listener, opts []Option, tcp bool) *Server {
 	cfg := newConfig(opts)
+	if err := cfg.checkConfig(); err != nil {
+		ln.Close()
+		panic(err.Error())
+	}
 	srv := &Server{
 		cfg:       cfg,
 		closing:   make(chan struct{}),
@@ -261,6 +267,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		closeConn: p.closeConn,
 		hijacked:  s.trackHijacked,
 	}
+	x.setUpstream(eng, m)
 	defer func() {
 		if x.release != nil {
 			x.release()
@@ -346,5 +353,6 @@ func (s *Server) Close() {
 		<-s.serveDone
 		s.active.Wait()
 		s.transport.CloseIdleConnections()
+		s.eng.Load().closeUpstream()
 	})
 }

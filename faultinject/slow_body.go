@@ -110,3 +110,11 @@ func (r *slowReader) Read(p []byte) (int, error) {
 }
 
 func (r *slowReader) Close() error { return nil }
+
+// checkUpstream: slow-body dribbles the upstream's body.
+func (slowBody) checkUpstream(st *Step) string {
+	if st.Chunk < 0 || st.Every < 0 {
+		return fmt.Sprintf("chunk %d and every %v must not be negative", st.Chunk, st.Every)
+	}
+	return ""
+}

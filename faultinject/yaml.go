@@ -172,7 +172,7 @@ func (d *decoder) scenario(data []byte) (*Scenario, error) {
 		if root.Kind() == decode.Null {
 			root.Fail("empty scenario: want a mapping with routes")
 		}
-		root.Mapping("scenario", []string{"name", "seed", "unmatched", "routes", "chaos"}, func(key string, _, v decode.Value) {
+		root.Mapping("scenario", []string{"name", "seed", "unmatched", "upstream", "routes", "chaos"}, func(key string, _, v decode.Value) {
 			switch key {
 			case "name":
 				s.Name = v.String(key)
@@ -180,6 +180,11 @@ func (d *decoder) scenario(data []byte) (*Scenario, error) {
 				s.Seed = v.Int(key, math.MinInt64, math.MaxInt64)
 			case "unmatched":
 				s.Unmatched = d.status(v, key)
+			case "upstream":
+				s.Upstream = v.String(key)
+				if m := checkUpstream(s.Upstream); m != "" {
+					v.Fail("%s", m)
+				}
 			case "routes":
 				v.Sequence(key, func(item decode.Value) {
 					if len(s.Routes) == MaxRoutes {
@@ -256,7 +261,7 @@ func (d *decoder) route(n decode.Value) Route {
 		}
 		return r
 	}
-	if len(r.Steps) == 0 && r.After.Mode != AfterStatus {
+	if len(r.Steps) == 0 && r.After.Mode != AfterStatus && r.After.Mode != AfterUpstream {
 		if stepsNode != nil {
 			stepsNode.Fail("%s", msgNoSteps)
 		}
@@ -274,15 +279,17 @@ func (d *decoder) after(v decode.Value) After {
 		return After{Mode: AfterRepeatLast}
 	case "loop":
 		return After{Mode: AfterLoop}
+	case "upstream":
+		return After{Mode: AfterUpstream}
 	default:
-		v.Fail("unknown after %q%s; want repeat-last, loop or a status", w, decode.DidYouMean(w, []string{"repeat-last", "loop"}))
+		v.Fail("unknown after %q%s; want repeat-last, loop, upstream or a status", w, decode.DidYouMean(w, []string{"repeat-last", "loop", "upstream"}))
 	}
 	return After{}
 }
 
 // stepFields are the keys every step may have; the faults with parameters
 // add theirs (paramKeys).
-var stepFields = []string{"respond", "times", "delay", "headers", "body", "body-file", "retry-after", "retry-after-date", "fault"}
+var stepFields = []string{"respond", "times", "delay", "headers", "body", "body-file", "retry-after", "retry-after-date", "fault", "upstream"}
 
 // stepKeys returns the keys a step and a chaos entry may have, once the
 // fault files have registered.
@@ -332,6 +339,12 @@ func (d *decoder) step(n decode.Value, chaos bool) Step {
 			if st.Respond.RetryAfterDate == 0 {
 				v.Fail("retry-after-date must not be 0s")
 			}
+		case "upstream":
+			b, ok := v.AsBool()
+			if !ok {
+				v.Fail("upstream: want true or false, got %s", v.Describe())
+			}
+			st.Upstream = b
 		case "fault":
 			st.Fault, faultNode = v.String(key), &v
 			if _, ok := faults[st.Fault]; !ok {

@@ -74,7 +74,7 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"chaos times", okRoute + "chaos:\n  - probability: 0.5\n    times: 2\n    fault: reset\n",
 			`bad.yaml:7:5: unknown field "times"`},
 		{"unknown after word", route("      - respond: 200\n") + "    after: lop\n",
-			`bad.yaml:5:12: unknown after "lop" (did you mean "loop"?); want repeat-last, loop or a status`},
+			`bad.yaml:5:12: unknown after "lop" (did you mean "loop"?); want repeat-last, loop, upstream or a status`},
 		{"after status out of range", route("      - respond: 200\n") + "    after: 99\n",
 			`bad.yaml:5:12: status 99 out of range 200..599`},
 		{"bad route pattern", "routes:\n  - route: GET users\n    steps:\n      - respond: 200\n",

@@ -27,6 +27,7 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	allowRemote := fs.Bool("allow-remote-admin", false, "let non-loopback clients (and any Host) use the admin API under /__admin/")
 	keepSecrets := fs.Bool("keep-secrets", false, "journal Authorization, Proxy-Authorization, Cookie and Set-Cookie verbatim instead of [redacted]")
 	journalLimit := fs.Int("journal-limit", 100_000, "keep at most this many calls in the journal, dropping the oldest; 0 keeps every call")
+	upstream := fs.String("upstream", "", "the real service (http or https URL) that proxy steps and after: upstream forward to, in place of the scenario's upstream")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,6 +42,9 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return usagef("--addr %q: %v", *addr, err)
 	}
 	opts := []faultinject.Option{faultinject.WithAdmin(*allowRemote), faultinject.WithJournalLimit(*journalLimit)}
+	if *upstream != "" {
+		opts = append(opts, faultinject.WithUpstream(*upstream))
+	}
 	if *keepSecrets {
 		opts = append(opts, faultinject.WithSecrets())
 	}
