@@ -145,11 +145,11 @@ func TestProxyOnHTTPMock(t *testing.T) {
 
 func TestProxyBadInput(t *testing.T) {
 	for yaml, want := range map[string]string{
-		"name: x\nupstream: ftp://files.example\nroutes:\n  - route: GET /a\n    after: upstream\n": `x.yaml:2:11: upstream "ftp://files.example" must be an http or https URL`,
-		"name: x\nroutes:\n  - route: GET /a\n    steps:\n      - upstream: true\n        respond: 200\n":  "upstream takes the response from the upstream",
-		"name: x\nroutes:\n  - route: GET /a\n    steps:\n      - upstream: true\n        fault: reset\n":    `fault "reset" sends no response, so it cannot play on the upstream's`,
-		"name: x\nroutes:\n  - route: GET /a\n    steps:\n      - upstream: true\n        fault: hang\n":     `fault "hang" with upstream needs for`,
-		"name: x\nroutes:\n  - route: GET /a\n    steps:\n      - upstream: yes please\n":                     "upstream: want true or false",
+		"name: x\nupstream: ftp://files.example\nroutes:\n  - route: GET /a\n    after: upstream\n":       `x.yaml:2:11: upstream "ftp://files.example" must be an http or https URL`,
+		"name: x\nroutes:\n  - route: GET /a\n    steps:\n      - upstream: true\n        respond: 200\n": "upstream takes the response from the upstream",
+		"name: x\nroutes:\n  - route: GET /a\n    steps:\n      - upstream: true\n        fault: reset\n": `fault "reset" sends no response, so it cannot play on the upstream's`,
+		"name: x\nroutes:\n  - route: GET /a\n    steps:\n      - upstream: true\n        fault: hang\n":  `fault "hang" with upstream needs for`,
+		"name: x\nroutes:\n  - route: GET /a\n    steps:\n      - upstream: yes please\n":                 "upstream: want true or false",
 	} {
 		if _, err := fi.ParseScenario("x.yaml", []byte(yaml)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q:\n  got  %v\n  want %q", yaml, err, want)

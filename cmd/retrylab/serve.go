@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"syscall"
 
 	"github.com/retrylab/retrylab/internal/words"
@@ -43,6 +44,9 @@ func cmdServe(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	}
 	opts := []faultinject.Option{faultinject.WithAdmin(*allowRemote), faultinject.WithJournalLimit(*journalLimit)}
 	if *upstream != "" {
+		if u, err := url.Parse(*upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usagef("--upstream %q: want an http or https URL with a host", *upstream)
+		}
 		opts = append(opts, faultinject.WithUpstream(*upstream))
 	}
 	if *keepSecrets {
