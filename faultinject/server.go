@@ -27,6 +27,8 @@ type config struct {
 	keepSecrets   bool               // journal credentials verbatim
 	journalLimit  int                // most calls the journal holds; 0: no limit
 	noResponder   httpmock.Responder // Register: for requests no route matches
+	maxSessions   int                // WithSessions; 0: DefaultMaxSessions
+	sessionIdle   time.Duration      // WithSessions; 0: DefaultSessionIdle
 	// TCP servers only:
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
@@ -93,6 +95,7 @@ type Server struct {
 	active    sync.WaitGroup        // connections not yet closed or hijacked, and handlers
 	connIDs   atomic.Uint64
 	guard     *guardedListener // caps a TCP server's connections; nil for pipes
+	sessions  *sessionTable    // WithAdmin; nil without the admin API
 }
 
 // PipeURL is the URL of every pipe server. Requests reach a pipe server only
@@ -171,6 +174,9 @@ func newServer(s *Scenario, ln net.Listener, opts []Option, tcp bool) *Server {
 		},
 	}
 	srv.eng.Store(newConfiguredEngine(s, cfg))
+	if cfg.admin {
+		srv.sessions = newSessionTable(cfg)
+	}
 	errLog := log.New(io.Discard, "", 0)
 	if cfg.logger != nil {
 		errLog = slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn)
@@ -227,6 +233,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveAdmin(w, r)
 		return
 	}
+	eng, done := s.engineFor(w, r)
+	if eng == nil {
+		return
+	}
+	defer done()
 	var m meta
 	if s.guard != nil && r.Body != nil && r.Body != http.NoBody {
 		// A TCP client must keep its upload moving: each read of the body
@@ -243,7 +254,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		m.connID = ci.id
 		m.reused = ci.served.Add(1) > 1
 	}
-	p := s.eng.Load().dispatch(r, m)
+	p := eng.dispatch(r, m)
 	defer p.call.end()
 	if p.abandoned {
 		abort() // the body was cut off: nobody waits for an answer
