@@ -3,6 +3,7 @@ package apitest_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -159,4 +160,28 @@ func TestWithRemoteFromEnv(t *testing.T) {
 	if n := len(remoteSessions(t, srv)); n != 1 || fx.Session() == "" {
 		t.Errorf("%d sessions, session %q", n, fx.Session())
 	}
+}
+
+// A spec runs in a session of its own on a shared server (here one in this
+// process, standing in for `retrylab serve`); the checks read that
+// session's calls only.
+func ExampleWithRemote() {
+	shared := fi.NewServer(fi.NewScenario("idle").MustBuild(), fi.WithAdmin(false))
+	defer shared.Close()
+
+	s := fi.NewScenario("flaky").Route("GET /users/{id}", fi.Status(503), fi.Status(200)).MustBuild()
+	p := retryclient.DefaultPolicy().WithBackoff(retryclient.ConstantBackoff(time.Millisecond))
+	fx := apitest.New(context.Background(), s, apitest.WithRemote(shared.URL), apitest.WithPolicy(p))
+	defer fx.Close()
+
+	resp, err := fx.Get(context.Background(), "/users/1")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, apitest.CheckCalls(fx, "GET /users/{id}", 2))
+	fmt.Println("the server's own journal:", shared.Journal().Len(), "calls")
+	// Output:
+	// 200 <nil>
+	// the server's own journal: 0 calls
 }
