@@ -83,6 +83,12 @@ func TestSessionsAreIsolated(t *testing.T) {
 		if j.Scenario != "flaky" || len(j.Calls) != 3 || j.Calls[2].Seq != 3 || j.Calls[2].Index != 3 {
 			t.Errorf("journal of a = %+v", j)
 		}
+		// Paged as /__admin/journal is.
+		code, body = sessionReq(t, c, u, "GET", "/__admin/sessions/a/journal?since=1&limit=1", "", "")
+		j = fi.AdminJournal{}
+		if code != 200 || json.Unmarshal([]byte(body), &j) != nil || len(j.Calls) != 1 || j.Calls[0].Seq != 2 || j.Next != 2 || !j.More {
+			t.Errorf("page of a's journal: %d %s", code, body)
+		}
 		if got := srv.Journal().Len(); got != 2 {
 			t.Errorf("default journal has %d calls, want 2 (sessions leaked into it)", got)
 		}
