@@ -120,7 +120,6 @@ func NewServer(s *Scenario, opts ...Option) *Server {
 // (WithConnTimeouts, WithMaxConns).
 func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 	srv := newServer(s, ln, opts, true)
-	srv.URL = "http://" + ln.Addr().String()
 	var d net.Dialer
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if srv.eng.Load().refuseDial() {
@@ -140,8 +139,6 @@ func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 func NewPipeServer(s *Scenario, opts ...Option) *Server {
 	ln := pipenet.New("faultinject.invalid:80")
 	srv := newServer(s, ln, opts, false)
-	srv.URL = PipeURL
-	srv.pipe = true
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if srv.eng.Load().refuseDial() {
 			return nil, errRefused(network, addr)
@@ -172,6 +169,13 @@ func newServer(s *Scenario, ln net.Listener, opts []Option, tcp bool) *Server {
 			MaxIdleConnsPerHost: 64,
 			IdleConnTimeout:     90 * time.Second,
 		},
+	}
+	// URL and pipe are set before the first request can arrive: the admin
+	// API's guards read them, and a client in another process gives the
+	// race detector no ordering.
+	srv.URL, srv.pipe = PipeURL, !tcp
+	if tcp {
+		srv.URL = "http://" + ln.Addr().String()
 	}
 	srv.eng.Store(newConfiguredEngine(s, cfg))
 	if cfg.admin {
