@@ -69,7 +69,10 @@ type remoteBackend struct {
 
 // newRemoteBackend creates a session playing s on the server at baseURL.
 func newRemoteBackend(baseURL string, s *faultinject.Scenario, owner *bubble) (*remoteBackend, error) {
-	admin, err := faultinject.NewAdminClient(baseURL, &http.Client{Timeout: remoteTimeout})
+	// The fixture's own transport carries the admin calls too, so Close
+	// leaves no connection behind.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	admin, err := faultinject.NewAdminClient(baseURL, &http.Client{Transport: transport, Timeout: remoteTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +83,7 @@ func newRemoteBackend(baseURL string, s *faultinject.Scenario, owner *bubble) (*
 		id:        fmt.Sprintf("apitest-p%d-%s", ginkgo.GinkgoParallelProcess(), hex.EncodeToString(b[:])),
 		name:      s.Name,
 		owner:     owner,
-		transport: http.DefaultTransport.(*http.Transport).Clone(),
+		transport: transport,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()

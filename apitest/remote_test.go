@@ -26,7 +26,9 @@ func sharedServer(t *testing.T, opts ...fi.Option) *fi.Server {
 
 func remoteSessions(t *testing.T, srv *fi.Server) []fi.AdminSession {
 	t.Helper()
-	resp, err := http.Get(srv.URL + "/__admin/sessions")
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(srv.URL + "/__admin/sessions")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func TestWithRemoteFromEnv(t *testing.T) {
 	}
 	srv := sharedServer(t)
 	t.Setenv(apitest.RemoteEnv, srv.URL)
-	fx := apitest.New(apitest.Context(t), fi.NewScenario("env").Route("GET /x", fi.Status(204)).MustBuild(), apitest.WithRemoteFromEnv())
+	fx := apitest.New(apitest.Context(t), fi.NewScenario("env").Route("GET /x", fi.Status(204)).MustBuild(), apitest.WithRemoteFromEnv(), apitest.WithLeakCheck())
 	resp, err := fx.Get(context.Background(), "/x")
 	if err != nil || resp.StatusCode != 204 {
 		t.Fatalf("%v %v", resp, err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -374,4 +375,31 @@ func TestEncodeScenarioRoundTrip(t *testing.T) {
 	if _, err := fi.EncodeScenario(bin); err == nil || err.Error() != `faultinject: EncodeScenario: route "GET /" step 1: the body is not UTF-8 text` {
 		t.Errorf("binary body: %v", err)
 	}
+}
+
+// Each session draws chaos from its own source, seeded by its scenario:
+// interleaved with another session's requests, it makes the same decisions
+// as that session.
+func TestSessionsHaveTheirOwnChaosSource(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := fi.NewPipeServer(flaky(), fi.WithAdmin(false))
+		defer srv.Close()
+		c, u := srv.Client(), srv.URL
+		chaos := "seed: 7\nroutes: [{route: GET /x, steps: [{respond: 200}]}]\nchaos: [{probability: 0.5, respond: 500}]\n"
+		for _, id := range []string{"a", "b"} {
+			if code, body := sessionReq(t, c, u, "PUT", "/__admin/sessions/"+id, "", chaos); code != 201 {
+				t.Fatalf("create %s: %d %s", id, code, body)
+			}
+		}
+		var a, b []int
+		for range 20 {
+			code, _ := sessionReq(t, c, u, "GET", "/x", "a", "")
+			a = append(a, code)
+			code, _ = sessionReq(t, c, u, "GET", "/x", "b", "")
+			b = append(b, code)
+		}
+		if !reflect.DeepEqual(a, b) || !slices.Contains(a, 500) || !slices.Contains(a, 200) {
+			t.Errorf("session a %v, session b %v: want the same mix of 200 and 500", a, b)
+		}
+	})
 }
