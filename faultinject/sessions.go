@@ -62,10 +62,8 @@ const MaxSessionID = 64
 // MaxSessionID bytes of ASCII letters, digits, '.', '_' and '-', starting
 // with a letter or digit; a request with any other ID gets 400.
 //
-// Dial refusals (the refuse fault) are played by the server's Transport,
-// whose dials carry no session: a session's refuse steps arm refusals that
-// only that Transport's dials would see, so share a server through sessions
-// with scenarios that do not refuse.
+// Dial refusals (the refuse fault) act on dials, which carry no session:
+// a session's scenario may not use the refuse fault (400 naming the step).
 func WithSessions(max int, idle time.Duration) Option {
 	return func(c *config) { c.maxSessions, c.sessionIdle = max, idle }
 }
@@ -297,6 +295,10 @@ func (s *Server) serveSessions(w http.ResponseWriter, r *http.Request) {
 			if sc == nil {
 				sc = s.eng.Load().sc
 			}
+			if err := checkSessionScenario(sc); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
 			created, err := s.sessions.put(id, newConfiguredEngine(sc, s.cfg))
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusTooManyRequests)
@@ -331,12 +333,29 @@ func (s *Server) serveSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveTarget(w, r, endpoint, eng, func(sc *Scenario) bool {
+		if err := checkSessionScenario(sc); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return false
+		}
 		if !s.sessions.replace(id, newConfiguredEngine(sc, s.cfg)) {
 			http.Error(w, s.sessions.unknown(id), http.StatusNotFound)
 			return false
 		}
 		return true
 	})
+}
+
+// checkSessionScenario reports why a session cannot play sc: a dial has no
+// session header, so the refuse fault cannot be played in a session.
+func checkSessionScenario(sc *Scenario) error {
+	for _, r := range sc.Routes {
+		for i, st := range r.Steps {
+			if st.Fault == "refuse" {
+				return fmt.Errorf("faultinject: scenario %q: route %q step %d: fault \"refuse\" cannot be played in a session (it acts on dials, which carry no %s header)", sc.Name, r.Pattern, i+1, SessionHeader)
+			}
+		}
+	}
+	return nil
 }
 
 type sessionSummaryJSON struct {

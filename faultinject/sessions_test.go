@@ -156,6 +156,7 @@ func TestSessionBadInput(t *testing.T) {
 			{"unknown session scenario upload", "PUT", "/__admin/sessions/nope/scenario", "", flakyYAML, 404, `unknown session "nope"`},
 			{"invalid id in the admin path", "PUT", "/__admin/sessions/a b", "", "", 400, `session ID "a b"`},
 			{"invalid session scenario", "PUT", "/__admin/sessions/s1", "", "routes: [{route: GET /x, steps: [{fault: rest}]}]", 400, `session s1 upload:1:42: unknown fault "rest" (did you mean "reset"?)`},
+			{"refuse in a session", "PUT", "/__admin/sessions/s1", "", "routes: [{route: GET /x, steps: [{respond: 200}, {fault: refuse}]}]", 400, `faultinject: scenario "session s1 upload": route "GET /x" step 2: fault "refuse" cannot be played in a session (it acts on dials, which carry no Retrylab-Session header)`},
 			{"unknown session endpoint", "GET", "/__admin/sessions/s1/jornal", "", "", 404, "unknown session"},
 			{"list is GET only", "POST", "/__admin/sessions", "", "", 405, "method not allowed"},
 		} {
