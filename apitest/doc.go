@@ -20,7 +20,8 @@
 //	})
 //
 // [New] returns a [Fixture]: a fault server (in memory by default, TCP with
-// [WithTCP], httpmock responders with [WithHTTPMock]) playing the scenario, a retrying client with the policy of
+// [WithTCP], httpmock responders with [WithHTTPMock], a session of a shared
+// `retrylab serve` with [WithRemote]) playing the scenario, a retrying client with the policy of
 // [WithPolicy] wired to it, and a recorder of the client's attempts. The
 // matchers ([HaveAttempts], [HaveCalls], [HaveNotRetried], [HaveWaited],
 // [HaveWaitedBetween], [HaveBackedOffExponentially], [HaveBackedOffWithin],

@@ -30,8 +30,8 @@ type Fixture struct {
 	transport *retryclient.Transport
 	client    *http.Client
 	policy    retryclient.Policy
-	owner     *bubble // the bubble or test that created the fixture; nil under Ginkgo in real time
-	tcp       bool
+	owner     *bubble            // the bubble or test that created the fixture; nil under Ginkgo in real time
+	tcp       bool               // real time: served over TCP (WithTCP) or by a remote server (WithRemote)
 	where     types.CodeLocation // the caller of New, where report entries point
 
 	mu       sync.Mutex
@@ -54,6 +54,8 @@ type config struct {
 	clientOptions []retryclient.Option
 	serverOptions []faultinject.Option
 	leakCheck     bool
+	remote        string // WithRemote: the shared server's base URL
+	remoteSet     bool
 }
 
 // WithPolicy sets the retry policy (default retryclient.DefaultPolicy()).
@@ -128,6 +130,15 @@ func New(ctx context.Context, s *faultinject.Scenario, opts ...Option) *Fixture 
 	case cfg.tcp && cfg.httpmock:
 		fatal(owner, 1, "apitest.New: WithTCP and WithHTTPMock cannot be combined; pick one")
 		return nil
+	case cfg.remoteSet && (cfg.tcp || cfg.httpmock):
+		fatal(owner, 1, "apitest.New: WithRemote cannot be combined with WithTCP or WithHTTPMock; pick one")
+		return nil
+	case cfg.remoteSet && len(cfg.serverOptions) > 0:
+		fatal(owner, 1, "apitest.New: WithServerOptions cannot configure a remote server (WithRemote); configure it where it starts (retrylab serve flags)")
+		return nil
+	case cfg.remoteSet && virtual:
+		fatal(owner, 1, "apitest.New: WithRemote cannot be used inside an apitest.VirtualTime node: a remote server runs in real time; drop VirtualTime or WithRemote")
+		return nil
 	case cfg.tcp && virtual:
 		fatal(owner, 1, "apitest.New: WithTCP cannot be used inside an apitest.VirtualTime node: real sockets never block durably, so virtual time cannot advance; drop WithTCP or VirtualTime")
 		return nil
@@ -145,8 +156,15 @@ func New(ctx context.Context, s *faultinject.Scenario, opts ...Option) *Fixture 
 	if cfg.leakCheck && !virtual {
 		snapshot = gleak.Goroutines()
 	}
-	fx := &Fixture{scenario: s, policy: cfg.policy, owner: owner, tcp: cfg.tcp, where: types.NewCodeLocation(1)}
+	fx := &Fixture{scenario: s, policy: cfg.policy, owner: owner, tcp: cfg.tcp || cfg.remoteSet, where: types.NewCodeLocation(1)}
 	switch {
+	case cfg.remoteSet:
+		rb, err := newRemoteBackend(cfg.remote, s, owner)
+		if err != nil {
+			fatal(owner, 1, "apitest.New: WithRemote: "+err.Error())
+			return nil
+		}
+		fx.server, fx.baseURL = rb, rb.admin.URL()
 	case cfg.httpmock:
 		fx.server, fx.baseURL = newMockBackend(s, cfg.serverOptions), mockURL
 	case cfg.tcp:
@@ -288,7 +306,10 @@ func (fx *Fixture) Get(ctx context.Context, path string) (*http.Response, error)
 	return fx.client.Do(req)
 }
 
-// Journal returns the fault server's journal of calls.
+// Journal returns the fault server's journal of calls. For a fixture made
+// WithRemote it fetches the session's journal from the server at each call
+// (after Close, the journal as it was then): hold on to the result rather
+// than calling Journal in a loop.
 func (fx *Fixture) Journal() *faultinject.Journal { return fx.server.Journal() }
 
 // Attempts returns the client's attempts so far, in order.

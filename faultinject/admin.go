@@ -34,6 +34,9 @@ const maxScenarioUpload = 1 << 20
 //	                        "admin upload:LINE:COL: …" when invalid; 503
 //	                        when the server closes while it is parsed
 //
+// and the session endpoints under /__admin/sessions (see WithSessions): a
+// request carrying SessionHeader is played by that session.
+//
 // The API answers clients on loopback addresses only (and in-process pipe
 // clients) and refuses others with 403, unless allowRemote is true. Unless
 // allowRemote, it also refuses (403) a request whose Host is neither a
@@ -117,56 +120,86 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "faultinject: the admin API refuses requests from web pages (Origin header present)", http.StatusForbidden)
 		return
 	}
-	eng := s.eng.Load()
-	switch r.URL.Path {
-	case adminPrefix + "journal":
+	if r.URL.Path == adminPrefix+"sessions" || strings.HasPrefix(r.URL.Path, adminPrefix+"sessions/") {
+		s.serveSessions(w, r)
+		return
+	}
+	s.serveTarget(w, r, strings.TrimPrefix(r.URL.Path, adminPrefix), s.eng.Load(), func(sc *Scenario) bool {
+		if err := s.Load(sc); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return false
+		}
+		return true
+	})
+}
+
+// serveTarget answers the admin endpoint (journal, reset, scenario) of the
+// server's own scenario or of a session, played by eng; load installs an
+// uploaded scenario, answering the request itself when it fails.
+func (s *Server) serveTarget(w http.ResponseWriter, r *http.Request, endpoint string, eng *engine, load func(*Scenario) bool) {
+	switch endpoint {
+	case "journal":
 		if r.Method != http.MethodGet {
 			methodNotAllowed(w, "GET")
 			return
 		}
 		s.serveJournal(w, r, eng)
-	case adminPrefix + "reset":
+	case "reset":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, "POST")
 			return
 		}
 		eng.reset()
 		w.WriteHeader(http.StatusNoContent)
-	case adminPrefix + "scenario":
+	case "scenario":
 		switch r.Method {
 		case http.MethodGet:
 			writeJSON(w, http.StatusOK, scenarioSummary(eng.sc))
 		case http.MethodPut:
-			data, err := io.ReadAll(io.LimitReader(r.Body, maxScenarioUpload+1))
-			if err != nil {
-				http.Error(w, "faultinject: reading the scenario: "+err.Error(), http.StatusBadRequest)
-				return
+			sc, ok := s.readScenario(w, r, "admin upload", false)
+			if ok && load(sc) {
+				writeJSON(w, http.StatusOK, scenarioSummary(sc))
 			}
-			if len(data) > maxScenarioUpload {
-				http.Error(w, "faultinject: scenario larger than 1 MiB", http.StatusRequestEntityTooLarge)
-				return
-			}
-			ctx, cancel := s.closingContext(r.Context())
-			sc, err := parseUploadedScenario(ctx, "admin upload", data)
-			cancel()
-			if ctx.Err() != nil && err == ctx.Err() {
-				http.Error(w, "faultinject: the server is closing", http.StatusServiceUnavailable)
-				return
-			}
-			if err == nil {
-				err = s.Load(sc)
-			}
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			writeJSON(w, http.StatusOK, scenarioSummary(sc))
 		default:
 			methodNotAllowed(w, "GET, PUT")
 		}
 	default:
-		http.Error(w, "faultinject: unknown admin endpoint "+r.URL.Path+" (journal, reset, scenario)", http.StatusNotFound)
+		http.Error(w, "faultinject: unknown admin endpoint "+r.URL.Path+" (journal, reset, scenario, sessions)", http.StatusNotFound)
 	}
+}
+
+// readScenario reads and parses the scenario uploaded in r's body, citing
+// name in its errors, at most maxScenarioUpload bytes. With orNil, a blank
+// body is no scenario (nil); otherwise it is an error. When it fails it
+// answers r itself and reports false.
+func (s *Server) readScenario(w http.ResponseWriter, r *http.Request, name string, orNil bool) (*Scenario, bool) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxScenarioUpload+1))
+	if err != nil {
+		http.Error(w, "faultinject: reading the scenario: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	if len(data) > maxScenarioUpload {
+		http.Error(w, "faultinject: scenario larger than 1 MiB", http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	if orNil && len(strings.TrimSpace(string(data))) == 0 {
+		return nil, true
+	}
+	ctx, cancel := s.closingContext(r.Context())
+	sc, err := parseUploadedScenario(ctx, name, data)
+	cancel()
+	if ctx.Err() != nil && err == ctx.Err() {
+		http.Error(w, "faultinject: the server is closing", http.StatusServiceUnavailable)
+		return nil, false
+	}
+	if err == nil {
+		err = sc.Validate()
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	return sc, true
 }
 
 // adminHost reports whether host (a request's Host) names a loopback

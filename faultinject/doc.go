@@ -224,4 +224,15 @@
 // request to make room. It sets no overall read or write timeout, so nothing
 // a script does (a hang, a delay, a slow body) and no upload that keeps
 // moving is cut short.
+//
+// # Sessions
+//
+// A server built WithAdmin (such as `retrylab serve`) hosts sessions: many
+// isolated runs of scenarios on one server, for test processes that share
+// it. A request carrying SessionHeader ("Retrylab-Session: ID") is played by
+// session ID's own step counters, chaos source and journal, and optionally
+// its own scenario; requests without it play the server's scenario. The
+// admin API creates, resets, reads and deletes sessions under
+// /__admin/sessions/ (see WithSessions for the endpoints, the bounds and the
+// answers to unknown sessions), and AdminClient drives it from Go.
 package faultinject

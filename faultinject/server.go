@@ -29,6 +29,9 @@ type config struct {
 	noResponder     httpmock.Responder // Register: for requests no route matches
 	upstream        string             // WithUpstream: where proxy steps forward
 	upstreamTimeout time.Duration      // WithUpstreamTimeout
+	upstreams       *upstreams         // shared by the engines made with this config
+	maxSessions     int                // WithSessions; 0: DefaultMaxSessions
+	sessionIdle     time.Duration      // WithSessions; 0: DefaultSessionIdle
 	// TCP servers only:
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
@@ -40,6 +43,7 @@ func newConfig(opts []Option) config {
 	for _, o := range opts {
 		o(&c)
 	}
+	c.upstreams = &upstreams{timeout: c.upstreamTimeout}
 	return c
 }
 
@@ -95,6 +99,7 @@ type Server struct {
 	active    sync.WaitGroup        // connections not yet closed or hijacked, and handlers
 	connIDs   atomic.Uint64
 	guard     *guardedListener // caps a TCP server's connections; nil for pipes
+	sessions  *sessionTable    // WithAdmin; nil without the admin API
 }
 
 // PipeURL is the URL of every pipe server. Requests reach a pipe server only
@@ -119,7 +124,6 @@ func NewServer(s *Scenario, opts ...Option) *Server {
 // (WithConnTimeouts, WithMaxConns).
 func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 	srv := newServer(s, ln, opts, true)
-	srv.URL = "http://" + ln.Addr().String()
 	var d net.Dialer
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if srv.eng.Load().refuseDial() {
@@ -139,8 +143,6 @@ func newTCPServer(s *Scenario, ln net.Listener, opts []Option) *Server {
 func NewPipeServer(s *Scenario, opts ...Option) *Server {
 	ln := pipenet.New("faultinject.invalid:80")
 	srv := newServer(s, ln, opts, false)
-	srv.URL = PipeURL
-	srv.pipe = true
 	srv.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if srv.eng.Load().refuseDial() {
 			return nil, errRefused(network, addr)
@@ -176,7 +178,17 @@ func newServer(s *Scenario, ln net.Listener, opts []Option, tcp bool) *Server {
 			IdleConnTimeout:     90 * time.Second,
 		},
 	}
+	// URL and pipe are set before the first request can arrive: the admin
+	// API's guards read them, and a client in another process gives the
+	// race detector no ordering.
+	srv.URL, srv.pipe = PipeURL, !tcp
+	if tcp {
+		srv.URL = "http://" + ln.Addr().String()
+	}
 	srv.eng.Store(newConfiguredEngine(s, cfg))
+	if cfg.admin {
+		srv.sessions = newSessionTable(cfg)
+	}
 	errLog := log.New(io.Discard, "", 0)
 	if cfg.logger != nil {
 		errLog = slog.NewLogLogger(cfg.logger.Handler(), slog.LevelWarn)
@@ -233,8 +245,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveAdmin(w, r)
 		return
 	}
+	eng, done := s.engineFor(w, r)
+	if eng == nil {
+		return
+	}
+	defer done()
 	var m meta
-	eng := s.eng.Load()
 	keep := eng.keepsBody(r)
 	if s.guard != nil && r.Body != nil && r.Body != http.NoBody {
 		// A TCP client must keep its upload moving: each read of the body
@@ -353,6 +369,6 @@ func (s *Server) Close() {
 		<-s.serveDone
 		s.active.Wait()
 		s.transport.CloseIdleConnections()
-		s.eng.Load().closeUpstream()
+		s.cfg.upstreams.close()
 	})
 }

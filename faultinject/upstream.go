@@ -3,6 +3,7 @@ package faultinject
 import (
 	"bytes"
 	"cmp"
+	"sync"
 	"context"
 	"errors"
 	"fmt"
@@ -360,4 +361,42 @@ func (x *exchange) setUpstream(e *engine, m meta) {
 	x.upstream = e.upstream
 	x.body = m.body
 	x.bodyTooLarge = len(m.body) > MaxUpstreamBody
+}
+
+// upstreams shares one upstream (and its connections) per URL among the
+// engines of a server: its scenario, reloads and sessions.
+type upstreams struct {
+	mu      sync.Mutex
+	timeout time.Duration
+	m       map[string]*upstream
+}
+
+// get returns the upstream for raw ("" gives nil); raw was checked.
+func (u *upstreams) get(raw string) *upstream {
+	if raw == "" {
+		return nil
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if up, ok := u.m[raw]; ok {
+		return up
+	}
+	up, err := newUpstream(raw, u.timeout)
+	if err != nil {
+		return nil
+	}
+	if u.m == nil {
+		u.m = map[string]*upstream{}
+	}
+	u.m[raw] = up
+	return up
+}
+
+// close closes the idle connections of every upstream.
+func (u *upstreams) close() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, up := range u.m {
+		up.rt.(*http.Transport).CloseIdleConnections()
+	}
 }
