@@ -34,7 +34,6 @@ type engine struct {
 	upstream *upstream
 }
 
-
 // routeState is the script position of one route.
 type routeState struct {
 	route *Route

@@ -3,7 +3,6 @@ package faultinject
 import (
 	"bytes"
 	"cmp"
-	"sync"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 )
 
