@@ -25,9 +25,12 @@ func EncodeScenario(s *Scenario) ([]byte, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	doc := scenarioDoc{Name: s.Name, Seed: s.Seed, Unmatched: s.Unmatched, Routes: []routeDoc{}}
+	doc := scenarioDoc{Name: s.Name, Seed: s.Seed, Unmatched: s.Unmatched, Upstream: s.Upstream, Routes: []routeDoc{}}
 	for _, r := range s.Routes {
-		route := routeDoc{Route: r.Pattern}
+		route := routeDoc{Route: r.Pattern, When: encodeWhen(r.When)}
+		if b := r.Bulk; b != nil {
+			route.Bulk = &bulkDoc{Items: b.Items, ID: b.ID, Fail: b.Fail}
+		}
 		for i := range r.Steps {
 			st, err := encodeStep(&r.Steps[i], false)
 			if err != nil {
@@ -40,6 +43,8 @@ func EncodeScenario(s *Scenario) ([]byte, error) {
 			route.After = "loop"
 		case AfterStatus:
 			route.After = r.After.Status
+		case AfterUpstream:
+			route.After = "upstream"
 		}
 		doc.Routes = append(doc.Routes, route)
 	}
@@ -62,14 +67,58 @@ type scenarioDoc struct {
 	Name      string     `json:"name"`
 	Seed      int64      `json:"seed,omitempty"`
 	Unmatched int        `json:"unmatched,omitempty"`
+	Upstream  string     `json:"upstream,omitempty"`
 	Routes    []routeDoc `json:"routes"`
 	Chaos     []stepDoc  `json:"chaos,omitempty"`
 }
 
 type routeDoc struct {
 	Route string    `json:"route"`
+	When  *whenDoc  `json:"when,omitempty"`
 	Steps []stepDoc `json:"steps,omitempty"`
 	After any       `json:"after,omitempty"`
+	Bulk  *bulkDoc  `json:"bulk,omitempty"`
+}
+
+type bulkDoc struct {
+	Items string           `json:"items,omitempty"`
+	ID    string           `json:"id,omitempty"`
+	Fail  map[string][]int `json:"fail,omitempty"`
+}
+
+type whenDoc struct {
+	Headers map[string]any `json:"headers,omitempty"`
+	Query   map[string]any `json:"query,omitempty"`
+	JSON    map[string]any `json:"json,omitempty"`
+	Body    any            `json:"body,omitempty"`
+}
+
+// encodeWhen returns the document of a route's conditions.
+func encodeWhen(m *Match) *whenDoc {
+	if m == nil {
+		return nil
+	}
+	text := func(t Text) any {
+		if t.Regex != nil {
+			return map[string]string{"regex": t.Regex.String()}
+		}
+		return t.Equals
+	}
+	conds := func(c map[string]Text) map[string]any {
+		if len(c) == 0 {
+			return nil
+		}
+		out := make(map[string]any, len(c))
+		for k, t := range c {
+			out[k] = text(t)
+		}
+		return out
+	}
+	d := &whenDoc{Headers: conds(m.Headers), Query: conds(m.Query), JSON: conds(m.JSON)}
+	if m.Body != nil {
+		d.Body = text(*m.Body)
+	}
+	return d
 }
 
 type stepDoc struct {
@@ -86,11 +135,12 @@ type stepDoc struct {
 	For            string              `json:"for,omitempty"`
 	Chunk          int                 `json:"chunk,omitempty"`
 	Every          string              `json:"every,omitempty"`
+	Upstream       bool                `json:"upstream,omitempty"`
 }
 
 // encodeStep returns the document of a step; chaos steps have no times.
 func encodeStep(st *Step, chaos bool) (stepDoc, error) {
-	d := stepDoc{Respond: st.Respond.Status, Fault: st.Fault, Chunk: st.Chunk}
+	d := stepDoc{Respond: st.Respond.Status, Fault: st.Fault, Chunk: st.Chunk, Upstream: st.Upstream}
 	if st.Times > 1 && !chaos {
 		d.Times = st.Times
 	}
@@ -124,7 +174,7 @@ func (c AdminCall) Call() Call {
 	out := Call{Seq: c.Seq, Route: c.Route, Index: c.Index, Start: c.Start, End: c.End, Method: c.Method,
 		Path: c.Path, IdempotencyKey: c.IdempotencyKey, Attempt: c.Attempt, BodyLen: c.BodyLen,
 		BodySHA256: c.BodySHA256, ConnID: c.ConnID, Reused: c.Reused, Action: c.Action, Chaos: c.Chaos,
-		Status: c.Status, RetryAfter: c.RetryAfter, Outcome: c.Outcome, Truncated: c.Truncated}
+		Status: c.Status, RetryAfter: c.RetryAfter, Outcome: c.Outcome, Truncated: c.Truncated, Items: c.Items}
 	if len(c.Header) > 0 {
 		out.Header = make(http.Header, len(c.Header))
 		for k, v := range c.Header {

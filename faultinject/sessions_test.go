@@ -345,6 +345,12 @@ func TestEncodeScenarioRoundTrip(t *testing.T) {
 			fi.Fault("slow-body").Respond(200).Chunk(3).Every(time.Millisecond).Body(`{"id": "é"}`),
 			fi.Status(200).Delay(150*time.Millisecond)).ThenLoop().
 		Route("POST /orders", fi.Status(201)).ThenStatus(404).
+		Upstream("http://127.0.0.1:9/").
+		Route("PUT /docs/{id}", fi.Status(503), fi.Proxy(), fi.ResetMidBody().Upstream()).ThenUpstream().
+		When(fi.Match{Headers: map[string]fi.Text{"X-Tenant": fi.Equals("acme")}, JSON: map[string]fi.Text{"a.b": fi.Matches("^x")},
+			Query: map[string]fi.Text{"q": fi.Equals("1")}, Body: &fi.Text{Equals: "raw"}}).
+		Route("PUT /docs/{id}", fi.Status(200)).
+		BulkRoute("POST /bulk", fi.Bulk{Items: "orders", ID: "sku", Fail: map[string][]int{"b": {503, 429}}}).
 		Chaos("GET /users/{id}", 0.25, fi.Reset()).
 		Chaos("", 1, fi.Status(500)).MustBuild()}
 	files, _ := filepath.Glob("../fixtures/scenarios/*.yaml")
