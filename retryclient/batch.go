@@ -47,6 +47,10 @@ func DoBatch[I, T any](ctx context.Context, r *Retrier, op string, items []I, ca
 		}
 		return results, err
 	}
+	if len(items) == 0 {
+		return results, nil
+	}
+	outer := ctx
 	pending := make([]int, len(items)) // indexes of the items still to send
 	for i := range pending {
 		pending[i] = i
@@ -79,7 +83,7 @@ func DoBatch[I, T any](ctx context.Context, r *Retrier, op string, items []I, ca
 				}
 				continue
 			}
-			if !r.t.retryableCallError(ctx, e) {
+			if !r.t.retryableCallError(outer, e) {
 				continue // finished: the error is final for this item
 			}
 			still = append(still, i)
@@ -131,11 +135,16 @@ func DoBatch[I, T any](ctx context.Context, r *Retrier, op string, items []I, ca
 }
 
 // retryableCallError reports whether Do would retry a call that failed
-// with err (a caller cancellation counts: Do stops on it). A status the
+// with err, ctx being the caller's (a caller cancellation counts: Do stops
+// on it; an attempt's own timeout is a retried timeout). A status the
 // policy does not retry, and an error class it does not, are final.
 func (t *Transport) retryableCallError(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return true
+	}
+	var m *markedError
+	if errors.As(err, &m) {
+		return t.policy.retryableClass(m.class)
 	}
 	var se *StatusError
 	if errors.As(err, &se) {

@@ -46,11 +46,12 @@ func (r *Retrier) Policy() Policy { return r.t.Policy() }
 //  2. The attempt's own timeout expired (the error is, or wraps,
 //     context.DeadlineExceeded and only the attempt's context is done):
 //     [ClassTimeout], retried.
-//  3. A [*StatusError] in the chain: judged as that status by
+//  3. A mark from [Transient], [RetryAfter] or [Permanent] in the chain:
+//     retried (with the wait asked for) or final.
+//  4. A [*StatusError] in the chain: judged as that status by
 //     Policy.RetryStatuses, with its RetryAfter as the server's Retry-After.
-//  4. The function of [WithClassifier], when it returns a class.
-//  5. [Classify]: markers from [Transient], [RetryAfter] and [Permanent]
-//     first, then network errors (connection and timeout errors are
+//  5. The function of [WithClassifier], when it returns a class.
+//  6. [Classify]: network errors (connection and timeout errors are
 //     retried); anything else is [ClassOther] and not retried.
 //
 // A wait asked for by [RetryAfter] or StatusError.RetryAfter replaces the
@@ -60,7 +61,10 @@ func (r *Retrier) Policy() Policy { return r.t.Policy() }
 //
 // When the policy stops after a failure, Do returns the last value and a
 // [*GiveUpError] (attempts, reason, timeline) that wraps the last error, so
-// errors.Is and errors.As still reach it. A successful call costs no
+// errors.Is and errors.As still reach it; when the caller's context ends
+// the wait before an attempt, the value is T's zero value. An attempt's
+// context (bounded by AttemptTimeout) is canceled as soon as call returns:
+// a call that returns a stream or rows must read them inside call. A successful call costs no
 // allocation beyond call's own when the Retrier has no observer, logger,
 // budget, breaker or limiter.
 func Do[T any](ctx context.Context, r *Retrier, op string, call func(ctx context.Context) (T, error)) (T, error) {
@@ -75,20 +79,14 @@ func Do[T any](ctx context.Context, r *Retrier, op string, call func(ctx context
 	}
 	defer lr.end()
 	for n := 1; ; n++ {
+		if err := lr.pace(); err != nil {
+			return zero, lr.stop(n-1, err, ReasonCanceled)
+		}
 		done, err := lr.admit()
 		if err != nil {
 			return zero, lr.stop(n-1, err, ReasonCircuitOpen)
 		}
-		if err := lr.pace(); err != nil {
-			if done != nil {
-				done(nil)
-			}
-			return zero, lr.stop(n-1, err, ReasonCanceled)
-		}
-		attemptCtx, cancel := ctx, context.CancelFunc(nil)
-		if lr.p.AttemptTimeout > 0 {
-			attemptCtx, cancel = context.WithTimeout(ctx, lr.p.AttemptTimeout)
-		}
+		attemptCtx, cancel := lr.attemptContext()
 		start := time.Now()
 		if n == 1 {
 			lr.first = start
@@ -135,7 +133,10 @@ func (lr *logicalRequest) callOutcome(n int, now time.Time, err error, attemptCt
 		Elapsed:   now.Sub(lr.first),
 		Rand:      lr.t.rand,
 	}
-	var se *StatusError
+	var (
+		se *StatusError
+		m  *markedError
+	)
 	switch {
 	case err == nil:
 		o.Status = successStatus
@@ -146,14 +147,12 @@ func (lr *logicalRequest) callOutcome(n int, now time.Time, err error, attemptCt
 		}
 	case attemptCtx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		o.Err, o.Class = err, ClassTimeout
+	case errors.As(err, &m):
+		o.Err, o.Class, o.RetryAfterDelay = err, m.class, m.after
 	case errors.As(err, &se):
 		o.Status, o.RetryAfterDelay = se.Status, se.RetryAfter
 	default:
 		o.Err, o.Class = err, lr.t.classify(err)
-		var m *markedError
-		if errors.As(err, &m) {
-			o.RetryAfterDelay = m.after
-		}
 	}
 	return o
 }

@@ -227,36 +227,33 @@ func (lr *logicalRequest) prepareBody() error {
 // RoundTrip's result.
 func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final bool) {
 	t, p := lr.t, lr.p
-	done, err := lr.admit()
-	if err != nil {
-		if lr.origBody && n == 1 {
-			closeBody(lr.req)
-		}
-		return nil, lr.stop(n-1, err, ReasonCircuitOpen), true
-	}
+	// Pace and build the attempt before the breaker admits it, so that the
+	// breaker only ever hears of attempts that were sent.
 	if err := lr.pace(); err != nil {
-		if done != nil {
-			done(nil)
-		}
 		if lr.origBody && n == 1 {
 			closeBody(lr.req)
 		}
 		return nil, lr.stop(n-1, err, ReasonCanceled), true
 	}
-
-	attemptCtx, cancel := lr.ctx, context.CancelFunc(nil)
-	if p.AttemptTimeout > 0 {
-		attemptCtx, cancel = context.WithTimeout(lr.ctx, p.AttemptTimeout)
-	}
+	attemptCtx, cancel := lr.attemptContext()
 	areq, err := lr.newAttempt(n, attemptCtx, cancel)
 	if err != nil {
 		if cancel != nil {
 			cancel()
 		}
-		if done != nil {
-			done(nil)
-		}
 		return nil, lr.stop(n-1, err, ReasonBodyNotReplayable), true
+	}
+	done, err := lr.admit()
+	if err != nil {
+		if cancel != nil {
+			cancel()
+		}
+		if areq.Body != nil && (n > 1 || !lr.origBody) {
+			areq.Body.Close()
+		} else if lr.origBody && n == 1 {
+			closeBody(lr.req)
+		}
+		return nil, lr.stop(n-1, err, ReasonCircuitOpen), true
 	}
 
 	start := time.Now()
@@ -283,12 +280,11 @@ func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final 
 		}
 		resp, err = nil, o.Err
 	}
-	dec := lr.decide(o, done)
+	dec := lr.takeSlot(lr.decide(o, done), now)
 	if dec.Retry && resp != nil {
 		dec = lr.discard(resp, dec, now)
 		resp = nil
 	}
-	dec = lr.takeSlot(dec, now)
 	lr.record(n, start, now, o, err, dec, resp == nil)
 
 	if !dec.Retry {
@@ -310,12 +306,33 @@ func (lr *logicalRequest) attempt(n int) (resp *http.Response, err error, final 
 	return nil, nil, false
 }
 
+// heldSlot marks the context of an attempt made while its request holds a
+// slot of the RetryLimiter, so that a request nested in it (a Transport
+// under a Retrier sharing the limiter) does not wait for a second slot
+// the outer one would never give back.
+type heldSlot struct{ l *RetryLimiter }
+
+// attemptContext returns the context of the next attempt: the request's,
+// bounded by AttemptTimeout, and marked when the request holds a slot.
+func (lr *logicalRequest) attemptContext() (context.Context, context.CancelFunc) {
+	ctx := lr.ctx
+	if lr.slot {
+		ctx = context.WithValue(ctx, heldSlot{lr.t.retryLimiter}, true)
+	}
+	if lr.p.AttemptTimeout > 0 {
+		return context.WithTimeout(ctx, lr.p.AttemptTimeout)
+	}
+	return ctx, nil
+}
+
 // takeSlot takes a RetryLimiter slot for the request's first retry. A
 // wait for the slot that outlasts the delay makes Delay the real gap; a
-// wait cut short by the caller or past the MaxElapsed horizon stops.
+// wait cut short by the caller or past the MaxElapsed horizon stops. A
+// request made inside an attempt of a request that holds a slot of the
+// same limiter retries under that slot.
 func (lr *logicalRequest) takeSlot(dec Decision, now time.Time) Decision {
 	l := lr.t.retryLimiter
-	if l == nil || !dec.Retry || lr.slot {
+	if l == nil || !dec.Retry || lr.slot || lr.ctx.Value(heldSlot{l}) != nil {
 		return dec
 	}
 	var horizon time.Time
