@@ -366,16 +366,18 @@ func checkGates(np, bp *checkPolicy, th checkFlags) []checkGate {
 	}
 	if th.maxP99 > 0 {
 		add(checkGate{Name: "p99 at most " + dur(th.maxP99) + " (chaos)", Metric: "p99",
-			New: dur(c.P99), Limit: dur(th.maxP99), Passed: c.P99 <= th.maxP99})
+			New: dur(c.P99), Limit: dur(th.maxP99), Passed: c.SuccessRate > 0 && c.P99 <= th.maxP99})
 	}
 	if bp != nil {
 		b := bp.chaos
 		slim := b.SuccessRate * (1 - th.tolerance)
 		add(checkGate{Name: "success no worse than the baseline (chaos)", Metric: "success",
 			New: pct(c.SuccessRate), Baseline: pct(b.SuccessRate), Limit: pct(slim), Passed: c.SuccessRate >= slim-1e-9})
-		plim := time.Duration(float64(b.P99) * (1 + th.tolerance))
-		add(checkGate{Name: "p99 no worse than the baseline (chaos)", Metric: "p99",
-			New: dur(c.P99), Baseline: dur(b.P99), Limit: dur(plim), Passed: c.P99 <= plim})
+		if b.SuccessRate > 0 && c.SuccessRate > 0 {
+			plim := time.Duration(float64(b.P99) * (1 + th.tolerance))
+			add(checkGate{Name: "p99 no worse than the baseline (chaos)", Metric: "p99",
+				New: dur(c.P99), Baseline: dur(b.P99), Limit: dur(plim), Passed: c.P99 <= plim})
+		}
 	}
 	for i := range gates {
 		g := &gates[i]

@@ -60,22 +60,36 @@ func WorstCase(p retryclient.Policy) (d time.Duration, unbounded bool) {
 	if p.AttemptTimeout == 0 {
 		return 0, true
 	}
-	var waits, prev time.Duration
-	for n := 1; n < p.MaxAttempts; n++ {
+	// Saturating sums: a long enough policy is reported as Forever, and the
+	// walk stops there (or at MaxElapsed), whatever MaxAttempts says.
+	limit := Forever
+	if p.MaxElapsed > 0 {
+		// No sleep ends past MaxElapsed; the attempt after it may still
+		// run to its timeout.
+		limit = min(limit, satAdd(p.MaxElapsed, p.AttemptTimeout))
+	}
+	total, prev := p.AttemptTimeout, time.Duration(0)
+	for n := 1; n < p.MaxAttempts && total < limit; n++ {
 		_, hi := p.Backoff.Bounds(n, prev)
 		if p.RetryAfter.Honor && p.RetryAfter.Cap > hi {
 			hi = p.RetryAfter.Cap
 		}
-		waits += hi
+		total = satAdd(satAdd(total, hi), p.AttemptTimeout)
 		prev = hi
 	}
-	total := time.Duration(p.MaxAttempts)*p.AttemptTimeout + waits
-	if p.MaxElapsed > 0 {
-		// No sleep ends past MaxElapsed; the attempt after it may still
-		// run to its timeout.
-		total = min(total, p.MaxElapsed+p.AttemptTimeout)
+	return min(total, limit), false
+}
+
+// Forever is the longest WorstCase reports: longer policies are reported
+// as lasting this long.
+const Forever = 1000 * time.Hour
+
+// satAdd is a + b, no more than Forever (both are non-negative).
+func satAdd(a, b time.Duration) time.Duration {
+	if a >= Forever || b >= Forever || a+b >= Forever || a+b < 0 {
+		return Forever
 	}
-	return total, false
+	return a + b
 }
 
 // Check returns the findings on p, errors first, in a stable order.
@@ -92,13 +106,15 @@ func Check(p retryclient.Policy, o Options) []Finding {
 		add("no-attempt-timeout", Warning, "attempt-timeout", "set attempt-timeout, e.g. 2s, so a hung attempt is abandoned and retried",
 			"no attempt timeout: a hung attempt holds the request until the caller's deadline and is never retried")
 	case !unbounded && o.Deadline > 0 && worst > o.Deadline:
-		field := "max-attempts"
+		field, fix := "max-attempts", fmt.Sprintf("set max-elapsed to at most %v, or lower max-attempts or attempt-timeout", o.Deadline-p.AttemptTimeout)
 		if p.MaxElapsed > 0 {
 			field = "max-elapsed"
 		}
-		add("worst-case-over-deadline", Error, field,
-			fmt.Sprintf("set max-elapsed to at most %v, or lower max-attempts or attempt-timeout", max(o.Deadline-p.AttemptTimeout, 0)),
-			"one logical request can take %v (%s of %v and the longest waits), longer than the caller's %v deadline: the caller gives up on retries still in progress",
+		if p.AttemptTimeout >= o.Deadline {
+			field, fix = "attempt-timeout", fmt.Sprintf("set attempt-timeout well below the %v deadline, so that a retry fits", o.Deadline)
+		}
+		add("worst-case-over-deadline", Error, field, fix,
+			"one logical request can take %v (%s of %v and the longest waits), longer than the caller's %v deadline: the caller gives up before the policy does",
 			worst, words.Plural(p.MaxAttempts, "attempt"), p.AttemptTimeout, o.Deadline)
 	}
 
@@ -114,6 +130,9 @@ func Check(p retryclient.Policy, o Options) []Finding {
 	}
 
 	for _, m := range p.RetryMethods {
+		if slices.Contains([]string{"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}, m) {
+			continue // idempotent: retried anyway
+		}
 		add("non-idempotent-retried", Error, "retry-methods",
 			"remove "+m+" from retry-methods and send an Idempotency-Key instead (retryclient.WithIdempotencyKeys)",
 			"%s is retried without an Idempotency-Key: a request the server applied before the connection broke is applied twice", m)
@@ -142,6 +161,10 @@ func Check(p retryclient.Policy, o Options) []Finding {
 		}
 	}
 
+	if b := p.Budget; b.Tokens > 0 && b.Tokens <= 2 && retries {
+		add("budget-too-small", Warning, "budget.tokens", "give the budget more tokens, e.g. 100 (retries stop once half of them are gone)",
+			"a budget of %v tokens allows no retry at all: one failure leaves no more than half of them", b.Tokens)
+	}
 	if p.MaxAttempts >= 4 && p.Budget.Tokens == 0 {
 		add("no-budget", Warning, "max-attempts", "add budget: {tokens: 100, ratio: 0.1} (or share one with retryclient.WithBudget)",
 			"%d attempts and no retry budget: during an outage every request makes all of them, %d times the load", p.MaxAttempts, p.MaxAttempts)

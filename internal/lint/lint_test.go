@@ -2,6 +2,7 @@ package lint
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,41 @@ func TestCheckFindings(t *testing.T) {
 	}
 	if got := ids(Check(good.WithMaxAttempts(4).WithBudget(10, 0.1), Options{Layers: 2})); !slices.Equal(got, []string{"warning layered-amplification"}) {
 		t.Errorf("4 attempts on 2 layers: %q", got)
+	}
+}
+
+// Regression: a long policy overflowed WorstCase to a negative duration
+// (and so passed the deadline check), and a huge max-attempts spun.
+func TestWorstCaseSaturates(t *testing.T) {
+	p := retryclient.DefaultPolicy().WithAttemptTimeout(time.Second).WithMaxAttempts(1_000_000_000).
+		WithBackoff(retryclient.Backoff{Kind: retryclient.BackoffExponential, Initial: time.Second, Multiplier: 10})
+	if got, _ := WorstCase(p); got != Forever {
+		t.Errorf("WorstCase = %v, want Forever", got)
+	}
+	fs := Check(p, Options{Deadline: 30 * time.Second})
+	if len(fs) == 0 || fs[0].ID != "worst-case-over-deadline" {
+		t.Errorf("findings %+v; want worst-case-over-deadline first", fs)
+	}
+}
+
+func TestCheckEdgeFindings(t *testing.T) {
+	base := retryclient.DefaultPolicy().WithAttemptTimeout(2*time.Second).WithMaxElapsed(20*time.Second).WithRetryAfter(true, 10*time.Second)
+	ids := func(fs []Finding) (out []string) {
+		for _, f := range fs {
+			out = append(out, f.ID+" "+f.Field)
+		}
+		return out
+	}
+	if got := ids(Check(base.WithRetryMethods("GET", "PUT"), Options{})); len(got) != 0 {
+		t.Errorf("idempotent retry-methods reported: %q", got)
+	}
+	if got := ids(Check(base.WithBudget(2, 0.1), Options{})); !slices.Equal(got, []string{"budget-too-small budget.tokens"}) {
+		t.Errorf("a 2-token budget: %q", got)
+	}
+	// An attempt timeout at the deadline points at attempt-timeout, not at a
+	// max-elapsed of 0 (which means no limit).
+	fs := Check(base.WithAttemptTimeout(30*time.Second), Options{Deadline: 30 * time.Second})
+	if len(fs) == 0 || fs[0].Field != "attempt-timeout" || !strings.Contains(fs[0].Fix, "attempt-timeout well below") {
+		t.Errorf("findings %+v", fs)
 	}
 }

@@ -58,10 +58,11 @@ func (c ChaosConfig) Validate() error {
 
 // ChaosResult is what one contender did in the chaos model: the share of
 // requests that ended in success, of those that could have (a success was
-// reachable within the deadline and the sequence held no permanent error)
-// but did not (Missed), the average attempts, the p99 time to an answer,
-// and how the failures ended, by reason ("deadline" for requests still
-// unanswered at the caller's deadline).
+// reachable within the deadline by retrying at once, latency aside, and
+// the sequence held no permanent error) but did not (Missed), the average
+// attempts, the p99 time to success of the requests that succeeded (0 when
+// none did), and how the failures ended, by reason ("deadline" for
+// requests still unanswered at the caller's deadline).
 type ChaosResult struct {
 	Policy      string
 	Sequences   int
@@ -136,9 +137,9 @@ func RunChaos(ctx context.Context, cfg ChaosConfig, ct Contender) (ChaosResult, 
 		jitter := rand.New(rand.NewPCG(cfg.Seed^0x6a17, uint64(i)))
 		end, ok, n, reason := playChaos(steps, ct.Policy, budget, cfg, jitter)
 		attempts += n
-		times = append(times, end.Seconds())
 		if ok {
 			successes++
+			times = append(times, end.Seconds())
 			continue
 		}
 		res.Ended[reason]++
