@@ -24,7 +24,11 @@ import (
 //     trial was being served; a failed trial opened the breaker again for
 //     openFor, a successful one closed it.
 //
-// In real time (WithTCP) the open window may end up to 100ms early or late.
+// Failures are counted in the order calls started, which is the order a
+// breaker sees them when calls do not overlap; with concurrent calls it
+// may differ from the breaker's (completion) order. In real time (WithTCP)
+// the open window may end up to 100ms early or late. failures must be at
+// least 1 and openFor positive.
 // It needs the server's journal; the statuses the client retries are the
 // fixture's policy's, or retryclient's defaults for a bare journal.
 func HaveTrippedBreaker(failures int, openFor time.Duration) types.GomegaMatcher {
@@ -42,6 +46,9 @@ func trippedBreakerCheck(failures int, openFor time.Duration) check {
 	return check{
 		desc: fmt.Sprintf("open its circuit breaker after %d consecutive failures, fail fast for %v, then send one trial at a time", failures, openFor),
 		test: func(ev evidence) (string, error) {
+			if failures < 1 || openFor <= 0 {
+				return "", fmt.Errorf("apitest: HaveTrippedBreaker(%d, %v): failures must be at least 1 and openFor positive", failures, openFor)
+			}
 			if !ev.haveJrn {
 				return "", errors.New("apitest: HaveTrippedBreaker needs the server's journal: match a *Fixture or a *faultinject.Journal")
 			}

@@ -12,7 +12,9 @@ import (
 // HaveRetriedItems succeeds when exactly the given items of a bulk route
 // (see faultinject.Bulk) were sent more than once: the client sent the
 // failed items again, and only them. With no ids it checks that no item was
-// sent twice. It needs the server's journal.
+// sent twice. It counts the items of every bulk call in the journal, so
+// match it on a journal of one batch (two batches that both carry "a" look
+// like a retry of "a"). It needs the server's journal.
 func HaveRetriedItems(ids ...string) types.GomegaMatcher { return retriedItemsCheck(ids).matcher() }
 
 // CheckRetriedItems is [HaveRetriedItems] for plain go test: nil, or a

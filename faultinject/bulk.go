@@ -54,6 +54,11 @@ const MaxBulkBody = 1 << 20
 // is marked Truncated past it.
 const MaxBulkItems = 1000
 
+// MaxBulkTracked bounds the distinct items a bulk route counts the sends
+// of (until Reset), so a long-running server's memory stays bounded; an
+// item first seen past it is answered as on its first send every time.
+const MaxBulkTracked = 100_000
+
 func (b *Bulk) idField() string {
 	if b.ID == "" {
 		return "id"
@@ -99,6 +104,9 @@ func (b *Bulk) bulkItems(body []byte) ([]string, string) {
 		if !ok {
 			return nil, fmt.Sprintf("item %d has no %q field", i, b.idField())
 		}
+		if string(bytes.TrimSpace(raw)) == "null" {
+			return nil, fmt.Sprintf("item %d: %q is null", i, b.idField())
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			var n json.Number
@@ -127,8 +135,10 @@ func (st bulkState) answer(b *Bulk, ids []string) *Step {
 		Results []result `json:"results"`
 	}{Results: make([]result, len(ids))}
 	for i, id := range ids {
-		n := st[id]
-		st[id] = n + 1
+		n, seen := st[id]
+		if seen || len(st) < MaxBulkTracked {
+			st[id] = n + 1
+		}
 		status := http.StatusOK
 		if f := b.Fail[id]; n < len(f) {
 			status = f[n]

@@ -1,6 +1,7 @@
 package faultinject
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,10 +17,12 @@ import (
 
 // Match adds conditions on a request to a route's method and path: every
 // condition given must hold for the route to serve the request. Routes may
-// then share a pattern: a request goes to the first route, in scenario
-// order, whose pattern matches and whose conditions hold; a route without
-// conditions catches the rest. A request whose pattern matches but no
-// route's conditions hold is answered like an unmatched one.
+// then share a pattern. A request's pattern is chosen as net/http.ServeMux
+// chooses it (the most specific one that matches); among the routes of
+// that pattern, the first in scenario order whose conditions hold serves
+// it, and a route without conditions catches the rest. A request whose
+// pattern's routes all have conditions it does not meet is answered like
+// an unmatched one: it does not fall through to a less specific pattern.
 //
 // In YAML, under a route's when:, each condition is a string (equal to it)
 // or {regex: RE} (matching it):
@@ -42,7 +45,8 @@ type Match struct {
 	Query map[string]Text
 	// JSON are conditions on fields of a JSON request body, by dotted path
 	// ("customer.tier"; array elements by index, "items.0.sku"): a string
-	// is compared as is, any other value as its JSON text.
+	// is compared as is, a number as written in the body ("1.0" stays
+	// "1.0"), any other value as its JSON text.
 	JSON map[string]Text
 	// Body, when set, is a condition on the whole request body.
 	Body *Text
@@ -103,7 +107,9 @@ func (m *Match) holds(r *http.Request, body []byte) bool {
 	}
 	if len(m.JSON) > 0 {
 		var doc any
-		if json.Unmarshal(body, &doc) != nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber() // numbers keep the text they were written with
+		if dec.Decode(&doc) != nil {
 			return false
 		}
 		for path, t := range m.JSON {
@@ -135,8 +141,11 @@ func jsonField(doc any, path string) (string, bool) {
 			return "", false
 		}
 	}
-	if s, ok := doc.(string); ok {
-		return s, true
+	switch v := doc.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
 	}
 	b, _ := json.Marshal(doc)
 	return string(b), true

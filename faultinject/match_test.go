@@ -116,3 +116,22 @@ func TestRouteConditionErrors(t *testing.T) {
 		t.Error("builder accepted a route with conditions after the catch-all")
 	}
 }
+
+// Regression: JSON numbers were compared re-encoded: qty 1.0 never matched
+// a body's 1.0, and ids past 2^53 lost digits.
+func TestRouteConditionNumbersAsWritten(t *testing.T) {
+	s, err := fi.ParseScenario("n.yaml", []byte("name: n\nroutes:\n  - route: POST /o\n    when: {json: {qty: 1.0, id: \"9007199254740993\"}}\n    steps: [{respond: 503}]\n  - route: POST /o\n    steps: [{respond: 201}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fi.NewPipeServer(s)
+	defer srv.Close()
+	resp, err := srv.Client().Post(srv.URL+"/o", "application/json", strings.NewReader(`{"qty": 1.0, "id": 9007199254740993}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Errorf("status %d; want the conditional route's 503", resp.StatusCode)
+	}
+}

@@ -15,11 +15,14 @@ import (
 // clients stops hammering a rate-limited service.
 //
 // It starts disabled (no limit). The first throttled response (429, or 503
-// with a Retry-After header) enables it at the measured send rate times 0.7;
+// with a Retry-After header) enables it at the measured rate times 0.7;
 // each later one multiplies the rate by 0.7 again (never below 0.5 requests
 // per second). Successes raise the rate along a cubic curve (CUBIC, scale
 // 0.4) back towards, then past, the rate at the last throttle, but never
-// above twice the measured send rate. Sending takes a token from a bucket
+// above twice the measured rate (the 0.5 floor aside). The measured rate
+// counts responses, smoothed over half-second buckets, so a throttle in a
+// client's first half second, before anything is measured, drops it to the
+// floor, from where it climbs back over some seconds — as in the AWS SDKs. Sending takes a token from a bucket
 // filled at the current rate, holding at most one second's worth (at least
 // one token); requests wait for their tokens first come, first served, and
 // a change of rate takes effect for the requests already waiting.

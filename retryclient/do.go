@@ -100,7 +100,9 @@ func Do[T any](ctx context.Context, r *Retrier, op string, call func(ctx context
 		}
 		now := time.Now()
 		o := lr.callOutcome(n, now, err, attemptCtx)
-		if t.adaptive != nil && o.Class != ClassCanceled {
+		if t.adaptive != nil && (o.Status != 0 || o.RetryAfterDelay > 0) {
+			// An answer of the service (a value, a status or a requested
+			// wait), as the Transport observes responses only.
 			t.adaptive.Observe(now, throttled(o.Status, "") || o.RetryAfterDelay > 0)
 		}
 		dec := lr.takeSlot(lr.decide(o, done), now)

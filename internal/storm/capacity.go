@@ -218,24 +218,37 @@ func newCapacityRun(cfg CapacityConfig, ct Contender) *capacityRun {
 }
 
 // attempt is attempt n of the request that started at start, planned for
-// sent: the breaker's admission, the limiter's pacing, the trip to the
-// server and back.
+// sent: the limiter's pacing, the breaker's admission at the send instant,
+// the trip to the server and back.
 func (r *capacityRun) attempt(start float64, n int, prevDelay time.Duration, sent float64) {
-	trial := false
-	if r.breaker != nil {
-		var ok bool
-		if ok, trial = r.breaker.allow(sent); !ok {
-			r.res.GaveUp[string(retryclient.ReasonCircuitOpen)]++
-			return
-		}
-	}
 	lat := r.cfg.Latency.Seconds()
 	r.pacer.send(sent, func(sent float64) {
-		r.s.at(sent+lat, func(now float64) {
-			o, doneAt := r.serve(now, sent)
-			r.s.at(doneAt, func(now float64) { r.answered(start, n, prevDelay, now, o, trial) })
+		r.atSend(sent, func(now float64) {
+			trial := false
+			if r.breaker != nil {
+				var ok bool
+				if ok, trial = r.breaker.allow(now); !ok {
+					r.res.GaveUp[string(retryclient.ReasonCircuitOpen)]++
+					return
+				}
+			}
+			r.s.at(now+lat, func(now float64) {
+				o, doneAt := r.serve(now, sent)
+				r.s.at(doneAt, func(now float64) { r.answered(start, n, prevDelay, now, o, trial) })
+			})
 		})
 	})
+}
+
+// atSend runs f at the instant a send planned for at goes out: the
+// breaker is asked then, as the Transport asks it just before sending,
+// not when the retry was decided. Without a breaker f runs at once.
+func (r *capacityRun) atSend(at float64, f func(now float64)) {
+	if r.breaker == nil || r.limiter != nil {
+		f(at) // the pacer already runs f at its send instant
+		return
+	}
+	r.s.at(at, f)
 }
 
 // serve is the server's answer to an attempt sent at sent that arrives at
