@@ -28,7 +28,7 @@ type Call struct {
 	// Header is a copy of the request header, bounded and redacted: each
 	// value is cut to MaxJournalValue bytes, header lines past
 	// MaxJournalHeader bytes per call are left out (in name order), and the
-	// values of the SecretHeaders are replaced by Redacted unless the server
+	// values of credential headers are replaced by Redacted unless the server
 	// was built WithSecrets.
 	Header http.Header
 	// IdempotencyKey is the request's Idempotency-Key header (cut to

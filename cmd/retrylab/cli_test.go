@@ -92,7 +92,7 @@ func TestBinaryUsageErrors(t *testing.T) {
 	}{
 		{"no command", nil, ""},
 		{"upstream that is not http", []string{"serve", "--scenario", "default", "--upstream", "ftp://files.example"}, `retrylab serve: --upstream "ftp://files.example": want an http or https URL with a host`},
-		{"unknown command", []string{"launch"}, `retrylab: unknown command "launch" (commands: run, serve, storm, lint, check, scenarios, conform)`},
+		{"unknown command", []string{"launch"}, `retrylab: unknown command "launch" (commands: run, serve, storm, record, lint, check, scenarios, conform)`},
 		{"bad flag", []string{"run", "--scenaro", "default"}, "retrylab run: flag provided but not defined: -scenaro"},
 		{"missing scenario", []string{"run"}, "retrylab run: --scenario is required: an embedded scenario name ("},
 		{"unknown scenario", []string{"run", "--scenario", "nope"}, `retrylab run: fixtures: unknown scenario "nope" (known: chaos-mix, default,`},

@@ -33,6 +33,7 @@ func init() {
 		{"run", "run the retry client against a scenario and print the attempt timeline", cmdRun},
 		{"serve", "serve a scenario over HTTP on the loopback interface, with an admin API", cmdServe},
 		{"storm", "simulate many clients retrying against an outage, per policy", cmdStorm},
+		{"record", "pass traffic through to a real service and write its responses as a scenario", cmdRecord},
 		{"lint", "find what is risky in a retry policy file, each finding at its file:line", cmdLint},
 		{"check", "gate a retry policy in CI: storm and chaos against thresholds and the last accepted policy", cmdCheck},
 		{"scenarios", "list the embedded scenarios", cmdScenarios},
