@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,38 @@ func TestProxyBadInput(t *testing.T) {
 		if resp.StatusCode == 502 && !strings.Contains(string(b), "no upstream is set") {
 			t.Errorf("502 %q", b)
 		}
+	}
+}
+
+// A huge upstream body is streamed to the client, never held whole.
+func TestProxyStreamsHugeBodies(t *testing.T) {
+	const size = 64 << 20
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("x"), 1<<20)
+		for range size >> 20 {
+			w.Write(chunk)
+		}
+	}))
+	defer up.Close()
+	srv := fi.NewServer(fi.NewScenario("big").Route("GET /blob", fi.Proxy()).MustBuild(), fi.WithUpstream(up.URL))
+	defer srv.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	resp, err := srv.Client().Get(srv.URL + "/blob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	runtime.ReadMemStats(&after)
+	if err != nil || n != size {
+		t.Fatalf("relayed %d bytes, %v; want %d", n, err, size)
+	}
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 16<<20 {
+		t.Errorf("the heap grew by %d MB relaying %d MB; want it streamed", grew>>20, size>>20)
+	}
+	if c := srv.Journal().Calls(); len(c) != 1 || c[0].Status != 200 || c[0].Action != "upstream" {
+		t.Errorf("journal:\n%s", srv.Journal())
 	}
 }
