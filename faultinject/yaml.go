@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"net/http"
@@ -54,7 +55,17 @@ func LoadScenarioContext(ctx context.Context, path string) (*Scenario, error) {
 		return nil, fmt.Errorf("faultinject: %w", err)
 	}
 	defer f.Close()
-	data, err := yamlguard.ReadAll(f, MaxScenarioSize)
+	data, err := readScenarioFile(f, path)
+	if err != nil {
+		return nil, err
+	}
+	return parseScenario(ctx, path, data, filepath.Dir(path))
+}
+
+// readScenarioFile reads a scenario file, refusing one larger than
+// MaxScenarioSize without reading past the limit.
+func readScenarioFile(r io.Reader, path string) ([]byte, error) {
+	data, err := yamlguard.ReadAll(r, MaxScenarioSize)
 	if err != nil {
 		var ge *yamlguard.Error
 		if errors.As(err, &ge) {
@@ -62,7 +73,7 @@ func LoadScenarioContext(ctx context.Context, path string) (*Scenario, error) {
 		}
 		return nil, fmt.Errorf("faultinject: %w", err)
 	}
-	return parseScenario(ctx, path, data, filepath.Dir(path))
+	return data, nil
 }
 
 // ParseScenario decodes a scenario from YAML. name is what error messages
@@ -93,13 +104,9 @@ func LoadScenarioFS(fsys fs.FS, path string) (*Scenario, error) {
 		return nil, fmt.Errorf("faultinject: %w", err)
 	}
 	defer f.Close()
-	data, err := yamlguard.ReadAll(f, MaxScenarioSize)
+	data, err := readScenarioFile(f, path)
 	if err != nil {
-		var ge *yamlguard.Error
-		if errors.As(err, &ge) {
-			return nil, &ScenarioError{Source: path, Line: 1, Column: 1, Msg: "the file is " + ge.Msg}
-		}
-		return nil, fmt.Errorf("faultinject: %w", err)
+		return nil, err
 	}
 	d := &decoder{ctx: context.Background(), name: path, maxSize: MaxScenarioSize,
 		readBody: fsBodies(fsys, pathpkg.Dir(path))}
