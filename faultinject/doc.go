@@ -38,11 +38,33 @@
 //	        delay: 150ms
 //	        headers: {Content-Type: application/json}
 //	        body: '{"id": 1}'         # or body-file: users-1.json, relative to the file
-//	    after: repeat-last           # or loop, or a status such as 404
+//	    after: repeat-last           # or loop, upstream, or a status such as 404
 //	chaos:
 //	  - route: GET /users/{id}       # omit to apply to every route
 //	    probability: 0.1
 //	    fault: reset
+//
+// Beyond scripts: a route may add conditions (when:, see Match) and share
+// its pattern with other routes; a route may be a bulk endpoint with
+// per-item failures (bulk:, see Bulk); and a scenario may name a real
+// service (upstream:) that steps with upstream: true, and after: upstream,
+// forward to (proxy mode, see WithUpstream; Recorder writes a scenario from
+// real traffic):
+//
+//	upstream: https://orders.staging.example
+//	routes:
+//	  - route: POST /orders
+//	    when: {headers: {X-Tenant: acme}, json: {priority: high}}
+//	    steps:
+//	      - respond: 503
+//	      - upstream: true
+//	        fault: reset-mid-body    # on the real response
+//	    after: upstream
+//	  - route: POST /orders
+//	    steps:
+//	      - upstream: true
+//	  - route: POST /orders/bulk
+//	    bulk: {items: orders, fail: {b: [503, 503]}}
 //
 // Decoding is strict: unknown fields and words, bare numbers where a duration
 // ("250ms") is expected, and invalid values are errors of the form
