@@ -13,6 +13,11 @@ import (
 // slot when its first retry is decided, before the backoff sleep, and keeps
 // it until the request ends; while no slot is free it waits (the wait
 // counts towards the backoff delay). First attempts never wait for a slot.
+// A request made inside an attempt of a request that holds a slot (a
+// Transport called from a Retrier's call, both sharing the limiter)
+// retries under that slot, so sharing cannot deadlock. When the wait for a
+// slot is cut short (the caller's context, or MaxElapsed), the request
+// stops as if the policy had: with the last response, if it had one.
 // A RetryLimiter is safe for concurrent use.
 type RetryLimiter struct {
 	slots chan struct{}
